@@ -1,0 +1,126 @@
+//! Multi-class focal loss (DESIGN §2.2, §2.3): one softmax per row, with a class index or a
+//! row of target probabilities.
+
+use crate::io::Io;
+use crate::math::{mul0, row_shape, ClassTerm, Focus, RowShape, Sum8};
+use crate::options::FocalLoss;
+use crate::sum::{Accumulate, Accumulator, Wide};
+use crate::validate::Plan;
+
+/// What a row is asked to predict.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum RowTarget<'a> {
+    /// The row is skipped: loss 0, gradient 0.
+    Ignored,
+    /// A class index.
+    Class(usize),
+    /// A target probability per class.
+    Probs(&'a [f32]),
+}
+
+/// Runs a validated batch: writes the per-row losses and the gradient where wanted, and returns
+/// the reduced loss.
+pub(crate) fn run<'t, I: Io>(
+    fl: &FocalLoss<'_>,
+    plan: &Plan,
+    mut io: I,
+    target_of: impl Fn(usize) -> RowTarget<'t>,
+    mut losses: Option<&mut [f32]>,
+) -> f32 {
+    let focus = Focus::new(fl.gamma);
+    let mut total = Accumulator::default();
+    for row in 0..plan.rows {
+        let loss = one_row(fl, plan, focus, &mut io, row * plan.classes, target_of(row));
+        total.add(loss);
+        if let Some(losses) = losses.as_deref_mut() {
+            losses[row] = loss as f32;
+        }
+    }
+    plan.reduce(&total)
+}
+
+/// One row starting at `base`: writes its gradient and returns its loss.
+fn one_row<I: Io>(
+    fl: &FocalLoss<'_>,
+    plan: &Plan,
+    focus: Focus,
+    io: &mut I,
+    base: usize,
+    target: RowTarget<'_>,
+) -> Wide {
+    let classes = plan.classes;
+    let set_row = |io: &mut I, v: f32| (0..classes).for_each(|k| io.set_grad(base + k, v));
+    let stats = match target {
+        RowTarget::Ignored => {
+            set_row(io, 0.0);
+            return 0.0;
+        }
+        _ => match row_shape(|j| io.x(base + j), classes) {
+            RowShape::Nan => {
+                set_row(io, f32::NAN);
+                return Wide::NAN;
+            }
+            RowShape::AllMasked => None,
+            RowShape::Finite(stats) => Some(stats),
+        },
+    };
+    let term = |x: f32, j: usize| match &stats {
+        Some(st) => ClassTerm::new(x, j, st, focus),
+        None => ClassTerm::MASKED,
+    };
+    let probability = |x: f32, j: usize| match &stats {
+        Some(st) if x != f32::NEG_INFINITY => st.probability(x, j),
+        _ => 0.0,
+    };
+    let weight = |j: usize| match (fl.class_alpha, fl.alpha) {
+        (Some(class_alpha), _) => class_alpha[j],
+        (None, Some(alpha)) => alpha,
+        (None, None) => 1.0,
+    };
+
+    if let (RowTarget::Class(t), true) = (target, fl.label_smoothing == 0.0) {
+        // One class carries all the mass: loss −w_t(1 − p_t)^γ log p_t, and the target's
+        // gradient in the form w_t·g_t·(1 − p_t), which does not cancel as p_t → 1.
+        let w = weight(t);
+        let tt = term(io.x(base + t), t);
+        if I::GRAD {
+            let g_sum = mul0(w, tt.g);
+            for k in 0..classes {
+                let g = if k == t { mul0(w, tt.g * tt.q) } else { -probability(io.x(base + k), k) * g_sum };
+                io.set_grad(base + k, g / plan.divisor);
+            }
+        }
+        return tt.loss(w);
+    }
+
+    // Target mass spread over the classes: τ_j = (1 − ls)·r_j + ls/C.
+    let keep = 1.0 - fl.label_smoothing;
+    let spread = fl.label_smoothing / classes as f32;
+    let tau = |j: usize| match target {
+        RowTarget::Class(t) => {
+            if j == t {
+                keep + spread
+            } else {
+                spread
+            }
+        }
+        RowTarget::Probs(r) => keep * r[j] + spread,
+        RowTarget::Ignored => 0.0,
+    };
+    let (mut loss, mut g_sum) = (Sum8::<Wide>::default(), Sum8::<f32>::default());
+    for j in 0..classes {
+        let w_tau = weight(j) * tau(j);
+        let tj = term(io.x(base + j), j);
+        loss.add(j, tj.loss(w_tau));
+        g_sum.add(j, mul0(w_tau, tj.g));
+    }
+    let g_sum = g_sum.total();
+    if I::GRAD {
+        for k in 0..classes {
+            let tk = term(io.x(base + k), k);
+            let g = mul0(weight(k) * tau(k), tk.g) - tk.p * g_sum;
+            io.set_grad(base + k, g / plan.divisor);
+        }
+    }
+    loss.total()
+}

@@ -1,0 +1,151 @@
+//! Accumulating the losses of a `sum` or `mean`.
+//!
+//! The terms are non-negative float32 values, up to 2^28 of them and more. Where the hardware
+//! has float64 the accumulator is a plain float64 sum: its relative error is at most
+//! `n · 2^-53` (2^-25 at n = 2^28, well inside float32), and its range cannot overflow on a
+//! float32 sum. Elsewhere (Cortex-M4F and smaller, where float64 is software and about twenty
+//! times slower) it is Neumaier's compensated float32 sum, whose error is about one float32
+//! rounding plus `n · 2^-48` of the total. Either way the order of the additions is the order of
+//! the terms, so the result depends on the input alone.
+
+/// The accumulator this target uses.
+#[cfg(any(
+    target_arch = "x86",
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    target_arch = "arm64ec",
+    target_arch = "powerpc64",
+    target_arch = "riscv64",
+    target_arch = "loongarch64",
+    target_arch = "s390x",
+    target_arch = "wasm32",
+    target_arch = "wasm64",
+))]
+pub(crate) type Accumulator = WideSum;
+/// The type a loss term is handed to the accumulator in: wide enough, where the hardware has
+/// float64, that a softmax row's loss cannot overflow before a `mean` divides it.
+#[cfg(any(
+    target_arch = "x86",
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    target_arch = "arm64ec",
+    target_arch = "powerpc64",
+    target_arch = "riscv64",
+    target_arch = "loongarch64",
+    target_arch = "s390x",
+    target_arch = "wasm32",
+    target_arch = "wasm64",
+))]
+pub(crate) type Wide = f64;
+#[cfg(not(any(
+    target_arch = "x86",
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    target_arch = "arm64ec",
+    target_arch = "powerpc64",
+    target_arch = "riscv64",
+    target_arch = "loongarch64",
+    target_arch = "s390x",
+    target_arch = "wasm32",
+    target_arch = "wasm64",
+)))]
+pub(crate) type Wide = f32;
+#[cfg(not(any(
+    target_arch = "x86",
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    target_arch = "arm64ec",
+    target_arch = "powerpc64",
+    target_arch = "riscv64",
+    target_arch = "loongarch64",
+    target_arch = "s390x",
+    target_arch = "wasm32",
+    target_arch = "wasm64",
+)))]
+pub(crate) type Accumulator = CompensatedSum;
+
+/// What every accumulator offers.
+pub(crate) trait Accumulate: Default {
+    /// Adds one term.
+    fn add(&mut self, v: Wide);
+    /// The sum divided by `d` (`d = 1` for a plain sum), rounded once to float32.
+    fn divided_by(&self, d: f32) -> f32;
+}
+
+/// A float64 sum.
+#[allow(dead_code, reason = "the accumulator of targets with float64 hardware")]
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct WideSum(f64);
+
+impl Accumulate for WideSum {
+    #[inline(always)]
+    fn add(&mut self, v: Wide) {
+        self.0 += v as f64;
+    }
+
+    fn divided_by(&self, d: f32) -> f32 {
+        (self.0 / d as f64) as f32
+    }
+}
+
+/// Neumaier's compensated float32 sum.
+#[allow(dead_code, reason = "the accumulator of targets without float64 hardware")]
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct CompensatedSum {
+    sum: f32,
+    compensation: f32,
+}
+
+impl Accumulate for CompensatedSum {
+    #[inline(always)]
+    #[allow(clippy::unnecessary_cast, reason = "Wide is f32 on this accumulator's targets")]
+    fn add(&mut self, v: Wide) {
+        let v = v as f32;
+        let t = self.sum + v;
+        // The rounding error of `sum + v`, exactly (for finite values).
+        let err = if self.sum.abs() >= v.abs() { (self.sum - t) + v } else { (v - t) + self.sum };
+        self.sum = t;
+        if err.is_finite() {
+            self.compensation += err;
+        }
+    }
+
+    fn divided_by(&self, d: f32) -> f32 {
+        (self.sum + self.compensation) / d
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sum_of<A: Accumulate>(terms: impl Iterator<Item = f32>) -> f32 {
+        let mut acc = A::default();
+        terms.for_each(|v| acc.add(v.into()));
+        acc.divided_by(1.0)
+    }
+
+    #[test]
+    fn both_accumulators_keep_float32_accuracy_over_many_terms() {
+        // 2^20 copies of 0.1: a naive float32 sum is off by about 1 %.
+        let n = 1 << 20;
+        let exact = 0.1f32 as f64 * n as f64;
+        for got in [sum_of::<WideSum>((0..n).map(|_| 0.1)), sum_of::<CompensatedSum>((0..n).map(|_| 0.1))] {
+            assert!(((got as f64 - exact) / exact).abs() < 2e-7, "{got} vs {exact}");
+        }
+        let naive: f32 = (0..n).map(|_| 0.1f32).sum();
+        assert!(((naive as f64 - exact) / exact).abs() > 1e-3, "the test needs a hard case");
+    }
+
+    #[test]
+    fn infinity_and_nan_propagate() {
+        for terms in [[1.0, f32::INFINITY, 1.0], [1.0, f32::NAN, 1.0]] {
+            let w = sum_of::<WideSum>(terms.into_iter());
+            let c = sum_of::<CompensatedSum>(terms.into_iter());
+            assert_eq!(w.is_nan(), terms[1].is_nan());
+            assert_eq!(c.is_nan(), terms[1].is_nan());
+            assert!(w.is_infinite() || w.is_nan());
+            assert!(c.is_infinite() || c.is_nan());
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! The one validation path: every entry point calls one of these before it writes anything.
+//!
+//! Each returns a [`Plan`]: what the kernel needs to know about a batch that has passed.
+
+use crate::options::{check_class_alpha, Buffer, Error, FocalLoss, Reduction};
+use crate::sum::Accumulate;
+use crate::ClassIndex;
+
+/// A validated batch.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Plan {
+    /// Rows in the batch.
+    pub(crate) rows: usize,
+    /// Classes per row.
+    pub(crate) classes: usize,
+    /// What the reduced loss and every gradient are divided by: D for `mean`, 1 otherwise.
+    /// May be 0 (nothing to average): then every output is 0.
+    pub(crate) divisor: f32,
+}
+
+impl Plan {
+    /// The reduced loss: the accumulated sum divided by the divisor, or 0 when there is
+    /// nothing to average.
+    pub(crate) fn reduce(&self, total: &impl Accumulate) -> f32 {
+        if self.divisor == 0.0 {
+            0.0
+        } else {
+            total.divided_by(self.divisor)
+        }
+    }
+}
+
+/// The lengths of the optional output buffers.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct OutLens {
+    pub(crate) losses: Option<usize>,
+    pub(crate) grad: Option<usize>,
+}
+
+fn check_len(buffer: Buffer, got: usize, expected: usize) -> Result<(), Error> {
+    if got == expected {
+        Ok(())
+    } else {
+        Err(Error::Length { buffer, got, expected })
+    }
+}
+
+/// Checks what every task shares: the per-class α and the output buffers.
+fn check_common(
+    fl: &FocalLoss<'_>,
+    classes: usize,
+    elements: usize,
+    losses_expected: usize,
+    out: OutLens,
+    class_alpha_max: f32,
+) -> Result<(), Error> {
+    if let Some(class_alpha) = fl.class_alpha {
+        if class_alpha.len() != classes {
+            return Err(Error::ClassAlphaLength { got: class_alpha.len(), expected: classes });
+        }
+        check_class_alpha(class_alpha, class_alpha_max)?;
+    }
+    if let Some(got) = out.losses {
+        if fl.reduction != Reduction::None {
+            return Err(Error::LossesWithReduction);
+        }
+        check_len(Buffer::Losses, got, losses_expected)?;
+    }
+    if let Some(got) = out.grad {
+        check_len(Buffer::Grad, got, elements)?;
+    }
+    Ok(())
+}
+
+/// The divisor of the reduced loss and the gradient.
+fn divisor(fl: &FocalLoss<'_>, count: usize) -> f32 {
+    match (fl.reduction, fl.normalizer) {
+        (Reduction::Mean, Some(d)) => d,
+        (Reduction::Mean, None) => count as f32,
+        _ => 1.0,
+    }
+}
+
+/// Rows of a task whose targets are as long as its logits (sigmoid, target probabilities).
+fn rows_of(logits: usize, targets: usize, classes: usize) -> Result<usize, Error> {
+    if classes == 0 {
+        if logits != 0 {
+            return Err(Error::Shape);
+        }
+        check_len(Buffer::Targets, targets, 0)?;
+        return Ok(0);
+    }
+    if logits % classes != 0 {
+        return Err(Error::Shape);
+    }
+    check_len(Buffer::Targets, targets, logits)?;
+    Ok(logits / classes)
+}
+
+/// Each value must be a finite number in [0, 1].
+fn check_unit_targets(targets: &[f32]) -> Result<(), Error> {
+    match targets.iter().position(|y| !(0.0..=1.0).contains(y)) {
+        Some(index) => Err(Error::Target { index }),
+        None => Ok(()),
+    }
+}
+
+/// Binary and multi-label: `targets` in [0, 1], one per logit.
+pub(crate) fn sigmoid(
+    fl: &FocalLoss<'_>,
+    logits: usize,
+    targets: &[f32],
+    classes: usize,
+    out: OutLens,
+) -> Result<Plan, Error> {
+    let rows = rows_of(logits, targets.len(), classes)?;
+    check_common(fl, classes, logits, logits, out, 1.0)?;
+    check_unit_targets(targets)?;
+    Ok(Plan { rows, classes, divisor: divisor(fl, logits) })
+}
+
+/// Softmax with target probabilities: one probability in [0, 1] per logit.
+pub(crate) fn softmax_probs(
+    fl: &FocalLoss<'_>,
+    logits: usize,
+    probs: &[f32],
+    classes: usize,
+    out: OutLens,
+) -> Result<Plan, Error> {
+    let rows = rows_of(logits, probs.len(), classes)?;
+    check_common(fl, classes, logits, rows, out, f32::MAX)?;
+    check_unit_targets(probs)?;
+    Ok(Plan { rows, classes, divisor: divisor(fl, rows) })
+}
+
+/// Softmax with class indices: one index per row, in `[0, classes)` or the ignore index.
+pub(crate) fn softmax<T: ClassIndex>(
+    fl: &FocalLoss<'_>,
+    logits: usize,
+    targets: &[T],
+    classes: usize,
+    out: OutLens,
+) -> Result<Plan, Error> {
+    let rows = targets.len();
+    if classes == 0 && rows > 0 {
+        return Err(Error::Shape);
+    }
+    let elements = rows.checked_mul(classes).ok_or(Error::Shape)?;
+    check_len(Buffer::Logits, logits, elements)?;
+    check_common(fl, classes, elements, rows, out, f32::MAX)?;
+    let mut counted = 0;
+    for (index, &t) in targets.iter().enumerate() {
+        match class_of(t, classes, fl.ignore_index) {
+            Target::Class(_) => counted += 1,
+            Target::Ignored => {}
+            Target::Invalid => return Err(Error::Target { index }),
+        }
+    }
+    Ok(Plan { rows, classes, divisor: divisor(fl, counted) })
+}
+
+/// What a class index means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Target {
+    Class(usize),
+    Ignored,
+    Invalid,
+}
+
+#[inline(always)]
+pub(crate) fn class_of<T: ClassIndex>(t: T, classes: usize, ignore_index: Option<i64>) -> Target {
+    let t = t.to_i64();
+    if Some(t) == ignore_index {
+        Target::Ignored
+    } else if t >= 0 && (t as u64) < classes as u64 {
+        Target::Class(t as usize)
+    } else {
+        Target::Invalid
+    }
+}

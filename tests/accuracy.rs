@@ -1,0 +1,295 @@
+//! Every task × reduction × option against the float64 oracle, on inputs drawn in strata.
+//!
+//! Each output must be within the accuracy budget of DESIGN §3. Each test prints the worst
+//! error it saw in units of that budget, for κ ≤ 1 (ordinary inputs) and for all inputs:
+//! `cargo test --test accuracy -- --nocapture`.
+
+use std::cell::RefCell;
+
+use focal_loss::{FocalLoss, Out, Reduction};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Task {
+    Sigmoid,
+    Softmax,
+    Probs,
+}
+
+/// How logits are drawn.
+#[derive(Clone, Copy, Debug)]
+enum Stratum {
+    /// |x| ≤ 8.
+    Ordinary,
+    /// |x| ≤ 100.
+    Wide,
+    /// |x| ≤ 1e-30, subnormals, ±0.
+    Tiny,
+    /// A mixture with ±∞, huge finite values up to f32::MAX, ±0 and the above.
+    Special,
+}
+
+#[derive(Clone, Debug)]
+struct Case {
+    task: Task,
+    classes: usize,
+    rows: usize,
+    gamma: f32,
+    alpha: Option<f32>,
+    class_alpha: Option<Vec<f32>>,
+    label_smoothing: f32,
+    reduction: Reduction,
+    normalizer: Option<f32>,
+    logits: Vec<f32>,
+    /// Sigmoid targets or target probabilities.
+    values: Vec<f32>,
+    /// Class indices (−100 is ignored).
+    indices: Vec<i64>,
+}
+
+fn logit(stratum: Stratum) -> BoxedStrategy<f32> {
+    let ordinary = -8.0f32..8.0;
+    let wide = -100.0f32..100.0;
+    let tiny = prop_oneof![
+        -1e-30f32..1e-30,
+        (0u32..0x0080_0000, any::<bool>()).prop_map(|(b, neg)| {
+            let x = f32::from_bits(b);
+            if neg {
+                -x
+            } else {
+                x
+            }
+        }),
+        Just(0.0f32),
+        Just(-0.0f32),
+    ];
+    match stratum {
+        Stratum::Ordinary => ordinary.boxed(),
+        Stratum::Wide => wide.boxed(),
+        Stratum::Tiny => tiny.boxed(),
+        Stratum::Special => prop_oneof![
+            3 => ordinary,
+            2 => wide,
+            1 => tiny,
+            1 => prop_oneof![Just(f32::INFINITY), Just(f32::NEG_INFINITY)],
+            1 => (1e3f32..f32::MAX, any::<bool>()).prop_map(|(x, neg)| if neg { -x } else { x }),
+            1 => prop_oneof![Just(f32::MAX), Just(-f32::MAX), Just(1000.0f32), Just(-1000.0f32)],
+        ]
+        .boxed(),
+    }
+}
+
+fn gamma() -> impl Strategy<Value = f32> {
+    prop_oneof![Just(0.0f32), Just(0.5), Just(1.0), Just(1.5), Just(2.0), Just(3.0), Just(5.0), 0.0f32..5.0,]
+}
+
+fn unit() -> impl Strategy<Value = f32> {
+    prop_oneof![Just(0.0f32), Just(1.0f32), 0.0f32..=1.0]
+}
+
+fn case(task: Task) -> impl Strategy<Value = Case> {
+    let classes = match task {
+        Task::Sigmoid => prop_oneof![3 => Just(1usize), 3 => 2usize..=10, 1 => 11usize..=100].boxed(),
+        _ => {
+            prop_oneof![1 => Just(1usize), 5 => 2usize..=10, 2 => 11usize..=100, 1 => 101usize..=1000].boxed()
+        }
+    };
+    let stratum = prop_oneof![
+        3 => Just(Stratum::Ordinary),
+        2 => Just(Stratum::Wide),
+        1 => Just(Stratum::Tiny),
+        2 => Just(Stratum::Special),
+    ];
+    let reduction = prop_oneof![Just(Reduction::None), Just(Reduction::Sum), Just(Reduction::Mean)];
+    let normalizer = prop_oneof![3 => Just(None), 1 => (1e-3f32..1e3).prop_map(Some)];
+    let label_smoothing = prop_oneof![3 => Just(0.0f32), 1 => 0.0f32..0.5, 1 => Just(0.1f32)];
+    let alpha = prop_oneof![Just(None), unit().prop_map(Some)];
+    let soft = prop_oneof![Just(false), Just(true)];
+    (classes, stratum, gamma(), alpha, any::<bool>(), label_smoothing, reduction, normalizer, soft)
+        .prop_flat_map(move |(classes, stratum, gamma, alpha, per_class, ls, reduction, normalizer, soft)| {
+            let max_rows: usize = if classes > 100 { 3 } else { 8 };
+            let weight = match task {
+                Task::Sigmoid => (0.0f32..=1.0).boxed(),
+                _ => prop_oneof![Just(0.0f32), 0.0f32..3.0].boxed(),
+            };
+            let class_alpha = if per_class {
+                prop::collection::vec(weight, classes).prop_map(Some).boxed()
+            } else {
+                Just(None).boxed()
+            };
+            (0usize..=max_rows, class_alpha).prop_flat_map(move |(rows, class_alpha)| {
+                let n = rows * classes;
+                let values = match (task, soft) {
+                    (Task::Sigmoid, false) => {
+                        prop::collection::vec(prop_oneof![Just(0.0f32), Just(1.0f32)], n).boxed()
+                    }
+                    _ => prop::collection::vec(unit(), n).boxed(),
+                };
+                let index = prop_oneof![6 => 0..classes as i64, 1 => Just(-100i64)];
+                (
+                    prop::collection::vec(logit(stratum), n),
+                    values,
+                    prop::collection::vec(index, rows),
+                    Just(class_alpha.clone()),
+                )
+                    .prop_map(move |(logits, values, indices, class_alpha)| Case {
+                        task,
+                        classes,
+                        rows,
+                        gamma,
+                        alpha,
+                        class_alpha,
+                        label_smoothing: ls,
+                        reduction,
+                        normalizer,
+                        logits,
+                        values,
+                        indices,
+                    })
+            })
+        })
+}
+
+/// The worst errors seen, in units of the budget.
+#[derive(Clone, Copy, Debug, Default)]
+struct Worst {
+    ordinary: f64,
+    all: f64,
+    outputs: usize,
+}
+
+impl Worst {
+    fn see(&mut self, err: f64, kappa: f64) {
+        self.all = self.all.max(err);
+        if kappa <= 1.0 {
+            self.ordinary = self.ordinary.max(err);
+        }
+        self.outputs += 1;
+    }
+}
+
+fn run_library(case: &Case, fl: &FocalLoss<'_>) -> (f32, Vec<f32>, Vec<f32>) {
+    let per_row = if case.task == Task::Sigmoid { case.rows * case.classes } else { case.rows };
+    let mut losses = vec![f32::NAN; per_row];
+    let mut grad = vec![f32::NAN; case.logits.len()];
+    let mut out = Out::new().grad(&mut grad);
+    if case.reduction == Reduction::None {
+        out = out.losses(&mut losses);
+    }
+    let total = match case.task {
+        Task::Sigmoid => fl.sigmoid(&case.logits, &case.values, case.classes, out),
+        Task::Softmax => fl.softmax(&case.logits, &case.indices, case.classes, out),
+        Task::Probs => fl.softmax_probs(&case.logits, &case.values, case.classes, out),
+    }
+    .expect("a valid case");
+    (total, losses, grad)
+}
+
+/// The forward-only and in-place forms give the fused call's numbers, bit for bit.
+fn check_forms_agree(case: &Case, fl: &FocalLoss<'_>, total: f32, grad: &[f32]) -> Result<(), TestCaseError> {
+    let forward = match case.task {
+        Task::Sigmoid => fl.sigmoid(&case.logits, &case.values, case.classes, Out::new()),
+        Task::Softmax => fl.softmax(&case.logits, &case.indices, case.classes, Out::new()),
+        Task::Probs => fl.softmax_probs(&case.logits, &case.values, case.classes, Out::new()),
+    }
+    .unwrap();
+    prop_assert_eq!(forward.to_bits(), total.to_bits(), "forward-only total differs");
+    let mut in_place = case.logits.clone();
+    let t = match case.task {
+        Task::Sigmoid => fl.sigmoid_in_place(&mut in_place, &case.values, case.classes, None),
+        Task::Softmax => fl.softmax_in_place(&mut in_place, &case.indices, case.classes, None),
+        Task::Probs => fl.softmax_probs_in_place(&mut in_place, &case.values, case.classes, None),
+    }
+    .unwrap();
+    prop_assert_eq!(t.to_bits(), total.to_bits(), "in-place total differs");
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    prop_assert_eq!(bits(&in_place), bits(grad), "in-place gradient differs");
+    Ok(())
+}
+
+fn check(case: &Case, worst: &mut Worst) -> Result<(), TestCaseError> {
+    let mut builder = FocalLoss::builder()
+        .gamma(case.gamma)
+        .label_smoothing(case.label_smoothing)
+        .reduction(case.reduction)
+        .ignore_index(-100);
+    if let Some(alpha) = case.alpha {
+        builder = builder.alpha(alpha);
+    }
+    if let Some(class_alpha) = &case.class_alpha {
+        builder = builder.class_alpha(class_alpha);
+    }
+    if let Some(d) = case.normalizer {
+        builder = builder.normalizer(d);
+    }
+    let fl = builder.build().unwrap();
+    let (total, losses, grad) = run_library(case, &fl);
+    check_forms_agree(case, &fl, total, &grad)?;
+
+    let wide = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<_>>();
+    let opts = oracle::Options {
+        gamma: case.gamma as f64,
+        alpha: case.alpha.map(f64::from),
+        class_alpha: case.class_alpha.as_deref().map(wide),
+        label_smoothing: case.label_smoothing as f64,
+        reduction: match case.reduction {
+            Reduction::None => oracle::Reduction::None,
+            Reduction::Sum => oracle::Reduction::Sum,
+            _ => oracle::Reduction::Mean,
+        },
+        normalizer: case.normalizer.map(f64::from),
+        ignore_index: Some(-100),
+    };
+    let exact = match case.task {
+        Task::Sigmoid => oracle::sigmoid(&opts, &wide(&case.logits), &wide(&case.values), case.classes),
+        Task::Softmax => oracle::softmax(&opts, &wide(&case.logits), &case.indices, case.classes),
+        Task::Probs => oracle::softmax_probs(&opts, &wide(&case.logits), &wide(&case.values), case.classes),
+    };
+    let computed_losses: &[f32] = if case.reduction == Reduction::None { &losses } else { &[total] };
+    for (what, computed, exact) in [("loss", computed_losses, &exact.loss), ("grad", &grad[..], &exact.grad)]
+    {
+        prop_assert_eq!(computed.len(), exact.len());
+        for (i, (&c, e)) in computed.iter().zip(exact.iter()).enumerate() {
+            let err = oracle::error_in_budgets(c, e);
+            worst.see(err, e.kappa);
+            prop_assert!(
+                err <= 1.0,
+                "{what}[{i}] = {c:e}, exact {:e} (S {:e}, κ {}): {err:.2} budgets",
+                e.value,
+                e.scale,
+                e.kappa
+            );
+        }
+    }
+    Ok(())
+}
+
+fn sweep(task: Task, cases: u32) {
+    let worst = RefCell::new(Worst::default());
+    let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
+    let result = runner.run(&case(task), |case| check(&case, &mut worst.borrow_mut()));
+    let w = worst.into_inner();
+    println!(
+        "{task:?}: worst error {:.3} budgets for κ ≤ 1, {:.3} for all inputs ({} outputs, {cases} cases)",
+        w.ordinary, w.all, w.outputs
+    );
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
+#[test]
+fn sigmoid_matches_oracle() {
+    sweep(Task::Sigmoid, 3000);
+}
+
+#[test]
+fn softmax_matches_oracle() {
+    sweep(Task::Softmax, 2000);
+}
+
+#[test]
+fn softmax_probs_matches_oracle() {
+    sweep(Task::Probs, 2000);
+}
