@@ -41,6 +41,11 @@ mod validate;
 
 pub use options::{Buffer, Builder, Error, FocalLoss, Reduction};
 
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 use io::{Forward, InPlace, Io, Separate};
 use softmax::RowTarget;
 use validate::{class_of, OutLens, Plan, Target};

@@ -280,7 +280,7 @@ impl<'a> Builder<'a> {
         }
         let normalizer = match o.normalizer {
             Some(d) if d.is_finite() && d > 0.0 => Some(d),
-            Some(d) if d == 0.0 => None,
+            Some(0.0) => None,
             Some(_) => return Err(Error::Normalizer),
             None => None,
         };

@@ -79,8 +79,9 @@ pub(crate) struct WideSum(f64);
 
 impl Accumulate for WideSum {
     #[inline(always)]
+    #[allow(clippy::useless_conversion, reason = "Wide is f32 on targets without float64 hardware")]
     fn add(&mut self, v: Wide) {
-        self.0 += v as f64;
+        self.0 += f64::from(v);
     }
 
     fn divided_by(&self, d: f32) -> f32 {

@@ -90,7 +90,7 @@ fn rows_of(logits: usize, targets: usize, classes: usize) -> Result<usize, Error
         check_len(Buffer::Targets, targets, 0)?;
         return Ok(0);
     }
-    if logits % classes != 0 {
+    if !logits.is_multiple_of(classes) {
         return Err(Error::Shape);
     }
     check_len(Buffer::Targets, targets, logits)?;

@@ -206,7 +206,7 @@ fn sigmoid_element(x: f64, y: f64, a: Option<f64>, ls: f64, gamma: f64) -> (f64,
 ///
 /// `logits` and `targets` are `rows × classes` row-major; a target is a real in [0, 1]. Per
 /// element: loss = α_t·m^γ·ce with y' = y(1−ls)+ls/2, m = 1 − p_t = p(1−y') + (1−p)y',
-/// ce = y'·softplus(−x) + (1−y')·softplus(x), α_t = a·y' + (1−a)(1−y') (a = class_alpha[c], else
+/// ce = y'·softplus(−x) + (1−y')·softplus(x), α_t = a·y' + (1−a)(1−y') (a = `class_alpha[c]`, else
 /// alpha; α_t = 1 when neither); gradient α_t·m^γ·(γ·r·ce + p − y'), r = p(1−p)(1−2y')/m.
 /// Mean divides by rows·classes (or the normalizer).
 pub fn sigmoid(opts: &Options, logits: &[f64], targets: &[f64], classes: usize) -> Outputs {
