@@ -31,6 +31,7 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![deny(missing_docs)]
 
+mod dispatch;
 mod io;
 mod math;
 mod options;
@@ -39,6 +40,7 @@ mod softmax;
 mod sum;
 mod validate;
 
+pub use dispatch::Backend;
 pub use options::{Buffer, Builder, Error, FocalLoss, Reduction};
 
 /// The README's examples, compiled and run as doctests.

@@ -6,6 +6,8 @@
 
 use core::fmt;
 
+use crate::Backend;
+
 /// How the per-element (sigmoid) or per-row (softmax) losses are combined.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Reduction {
@@ -66,6 +68,11 @@ pub enum Error {
     LossesWithReduction,
     /// Output buffers overlap the inputs or each other (only reachable through the C ABI).
     Aliasing,
+    /// The forced backend cannot run on this CPU.
+    BackendUnavailable {
+        /// The backend asked for.
+        backend: Backend,
+    },
 }
 
 /// Names a buffer in [`Error::Length`].
@@ -112,6 +119,7 @@ impl fmt::Display for Error {
             Error::Target { index } => write!(f, "target {index} is out of range"),
             Error::LossesWithReduction => f.write_str("a per-element losses buffer needs reduction none"),
             Error::Aliasing => f.write_str("output buffers overlap the inputs"),
+            Error::BackendUnavailable { backend } => write!(f, "backend {backend} cannot run on this CPU"),
         }
     }
 }
@@ -140,6 +148,7 @@ pub struct FocalLoss<'a> {
     pub(crate) reduction: Reduction,
     pub(crate) normalizer: Option<f32>,
     pub(crate) ignore_index: Option<i64>,
+    pub(crate) backend: Option<Backend>,
 }
 
 impl Default for FocalLoss<'_> {
@@ -152,6 +161,7 @@ impl Default for FocalLoss<'_> {
             reduction: Reduction::Mean,
             normalizer: None,
             ignore_index: None,
+            backend: None,
         }
     }
 }
@@ -195,6 +205,11 @@ impl<'a> FocalLoss<'a> {
     /// The class index whose rows are skipped (softmax with class indices), if set.
     pub fn ignore_index(&self) -> Option<i64> {
         self.ignore_index
+    }
+
+    /// The backend that runs: the forced one, else the fastest this CPU can run.
+    pub fn backend(&self) -> Backend {
+        self.backend.unwrap_or_else(Backend::detect)
     }
 }
 
@@ -260,6 +275,13 @@ impl<'a> Builder<'a> {
         self
     }
 
+    /// Runs every call on this backend instead of the detected one (tests, benches, and results
+    /// that must not depend on the machine). Refused by `build` if this CPU cannot run it.
+    pub fn backend(mut self, backend: Backend) -> Self {
+        self.options.backend = Some(backend);
+        self
+    }
+
     /// Validates every option.
     pub fn build(self) -> Result<FocalLoss<'a>, Error> {
         let o = self.options;
@@ -284,6 +306,11 @@ impl<'a> Builder<'a> {
             Some(_) => return Err(Error::Normalizer),
             None => None,
         };
+        if let Some(backend) = o.backend {
+            if !backend.is_available() {
+                return Err(Error::BackendUnavailable { backend });
+            }
+        }
         Ok(FocalLoss { normalizer, ..o })
     }
 }
