@@ -21,6 +21,10 @@ pub enum Backend {
     Avx512,
     /// aarch64 NEON, four lanes.
     Neon,
+    /// The readable float32 twin of the specification (`src/math.rs`, with libm): slow, the
+    /// yardstick of the tests. Needs the `reference` feature.
+    #[cfg(feature = "reference")]
+    Reference,
 }
 
 impl Backend {
@@ -37,6 +41,8 @@ impl Backend {
             Backend::Avx2 => "avx2",
             Backend::Avx512 => "avx512",
             Backend::Neon => "neon",
+            #[cfg(feature = "reference")]
+            Backend::Reference => "reference",
         }
     }
 
@@ -44,6 +50,8 @@ impl Backend {
     pub fn is_available(self) -> bool {
         match self {
             Backend::Scalar | Backend::Portable => true,
+            #[cfg(feature = "reference")]
+            Backend::Reference => true,
             Backend::Avx2 => has_avx2(),
             Backend::Avx512 => has_avx512(),
             Backend::Neon => has_neon(),

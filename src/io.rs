@@ -13,6 +13,13 @@ pub(crate) trait Io {
     fn x(&self, i: usize) -> f32;
     /// Writes the gradient at `i` (a no-op when `GRAD` is false).
     fn set_grad(&mut self, i: usize, g: f32);
+    /// The logits at `i..i + n` (`n ≤ LANES`), padded with `pad`.
+    fn load_x<S: crate::simd::Simd>(&self, s: S, i: usize, n: usize, pad: f32) -> S::V;
+    /// Writes the first `n` lanes of `g` as the gradient at `i..i + n` (a no-op when `GRAD` is
+    /// false).
+    fn store_grad<S: crate::simd::Simd>(&mut self, s: S, i: usize, n: usize, g: S::V);
+    /// Reads back what `store_grad` wrote at `i..i + n` (only called when `GRAD` is true).
+    fn load_grad<S: crate::simd::Simd>(&self, s: S, i: usize, n: usize) -> S::V;
 }
 
 /// Forward only.
@@ -28,6 +35,19 @@ impl Io for Forward<'_> {
 
     #[inline(always)]
     fn set_grad(&mut self, _: usize, _: f32) {}
+
+    #[inline(always)]
+    fn load_x<S: crate::simd::Simd>(&self, s: S, i: usize, n: usize, pad: f32) -> S::V {
+        load_at(s, self.0, i, n, pad)
+    }
+
+    #[inline(always)]
+    fn store_grad<S: crate::simd::Simd>(&mut self, _: S, _: usize, _: usize, _: S::V) {}
+
+    #[inline(always)]
+    fn load_grad<S: crate::simd::Simd>(&self, s: S, _: usize, _: usize) -> S::V {
+        s.splat(0.0)
+    }
 }
 
 /// The gradient goes to its own buffer, as long as the logits.
@@ -48,6 +68,21 @@ impl Io for Separate<'_> {
     fn set_grad(&mut self, i: usize, g: f32) {
         self.grad[i] = g;
     }
+
+    #[inline(always)]
+    fn load_x<S: crate::simd::Simd>(&self, s: S, i: usize, n: usize, pad: f32) -> S::V {
+        load_at(s, self.logits, i, n, pad)
+    }
+
+    #[inline(always)]
+    fn store_grad<S: crate::simd::Simd>(&mut self, s: S, i: usize, n: usize, g: S::V) {
+        store_at(s, g, self.grad, i, n);
+    }
+
+    #[inline(always)]
+    fn load_grad<S: crate::simd::Simd>(&self, s: S, i: usize, n: usize) -> S::V {
+        load_at(s, self.grad, i, n, 0.0)
+    }
 }
 
 /// The gradient overwrites the logits.
@@ -64,5 +99,44 @@ impl Io for InPlace<'_> {
     #[inline(always)]
     fn set_grad(&mut self, i: usize, g: f32) {
         self.0[i] = g;
+    }
+
+    #[inline(always)]
+    fn load_x<S: crate::simd::Simd>(&self, s: S, i: usize, n: usize, pad: f32) -> S::V {
+        load_at(s, self.0, i, n, pad)
+    }
+
+    #[inline(always)]
+    fn store_grad<S: crate::simd::Simd>(&mut self, s: S, i: usize, n: usize, g: S::V) {
+        store_at(s, g, self.0, i, n);
+    }
+
+    #[inline(always)]
+    fn load_grad<S: crate::simd::Simd>(&self, s: S, i: usize, n: usize) -> S::V {
+        load_at(s, self.0, i, n, 0.0)
+    }
+}
+
+/// Loads `n ≤ LANES` values of `v` from `off`, padding the lanes past `n` with `pad`.
+#[inline(always)]
+pub(crate) fn load_at<S: crate::simd::Simd>(s: S, v: &[f32], off: usize, n: usize, pad: f32) -> S::V {
+    if n == S::LANES {
+        s.load(&v[off..])
+    } else {
+        let mut buf = [pad; 16];
+        buf[..n].copy_from_slice(&v[off..off + n]);
+        s.load(&buf)
+    }
+}
+
+/// Stores the first `n ≤ LANES` lanes of `x` to `v` at `off`.
+#[inline(always)]
+pub(crate) fn store_at<S: crate::simd::Simd>(s: S, x: S::V, v: &mut [f32], off: usize, n: usize) {
+    if n == S::LANES {
+        s.store(x, &mut v[off..]);
+    } else {
+        let mut buf = [0.0; 16];
+        s.store(x, &mut buf);
+        v[off..off + n].copy_from_slice(&buf[..n]);
     }
 }

@@ -33,10 +33,12 @@
 
 mod dispatch;
 mod io;
+mod kernel;
 mod math;
 mod options;
-mod sigmoid;
-mod softmax;
+#[cfg(feature = "reference")]
+mod reference;
+mod simd;
 mod sum;
 mod validate;
 
@@ -49,8 +51,8 @@ pub use options::{Buffer, Builder, Error, FocalLoss, Reduction};
 struct ReadmeDoctests;
 
 use io::{Forward, InPlace, Io, Separate};
-use softmax::RowTarget;
-use validate::{class_of, OutLens, Plan, Target};
+use kernel::softmax::{ClassIndices, Probabilities, RowTargets};
+use validate::{OutLens, Plan};
 
 /// The outputs one call writes, besides the reduced loss it returns.
 ///
@@ -149,8 +151,8 @@ impl FocalLoss<'_> {
         let plan = validate::sigmoid(self, logits.len(), targets, classes, out.lens())?;
         let Out { losses, grad } = out;
         Ok(match grad {
-            Some(grad) => sigmoid::run(self, &plan, Separate { logits, grad }, targets, losses),
-            None => sigmoid::run(self, &plan, Forward(logits), targets, losses),
+            Some(grad) => self.run_sigmoid(&plan, Separate { logits, grad }, targets, losses),
+            None => self.run_sigmoid(&plan, Forward(logits), targets, losses),
         })
     }
 
@@ -173,7 +175,7 @@ impl FocalLoss<'_> {
     ) -> Result<f32, Error> {
         let lens = OutLens { losses: losses.as_deref().map(<[f32]>::len), grad: Some(logits.len()) };
         let plan = validate::sigmoid(self, logits.len(), targets, classes, lens)?;
-        Ok(sigmoid::run(self, &plan, InPlace(logits), targets, losses))
+        Ok(self.run_sigmoid(&plan, InPlace(logits), targets, losses))
     }
 
     /// Multi-class focal loss with one class index per row: `logits` is `rows × classes`,
@@ -263,6 +265,28 @@ impl FocalLoss<'_> {
         Ok(self.run_softmax_probs(&plan, InPlace(logits), probs, losses))
     }
 
+    fn run_sigmoid<I: Io>(&self, plan: &Plan, mut io: I, targets: &[f32], losses: Option<&mut [f32]>) -> f32 {
+        let backend = self.backend();
+        #[cfg(feature = "reference")]
+        if backend == Backend::Reference {
+            return reference::sigmoid::run(self, plan, io, targets, losses);
+        }
+        let weights = match (self.class_alpha, self.alpha) {
+            (Some(class_alpha), _) => kernel::sigmoid::Weights::PerClass(class_alpha),
+            (None, Some(alpha)) => kernel::sigmoid::Weights::Scalar(alpha),
+            (None, None) => kernel::sigmoid::Weights::None,
+        };
+        let args = kernel::sigmoid::Args {
+            targets,
+            classes: plan.classes,
+            weights,
+            label_smoothing: self.label_smoothing,
+            divisor: if plan.divisor == 0.0 { 1.0 } else { plan.divisor },
+        };
+        let focus = math::Focus::new(self.gamma);
+        plan.reduce(kernel::dispatch::sigmoid(backend, focus, plan.hard, &args, &mut io, losses))
+    }
+
     fn run_softmax<T: ClassIndex, I: Io>(
         &self,
         plan: &Plan,
@@ -270,15 +294,40 @@ impl FocalLoss<'_> {
         targets: &[T],
         losses: Option<&mut [f32]>,
     ) -> f32 {
-        let target_of = |row: usize| match class_of(targets[row], plan.classes, self.ignore_index) {
-            Target::Class(t) => RowTarget::Class(t),
-            Target::Ignored | Target::Invalid => RowTarget::Ignored,
-        };
-        softmax::run(self, plan, io, target_of, losses)
+        let targets = ClassIndices { targets, classes: plan.classes, ignore_index: self.ignore_index };
+        self.run_softmax_rows(plan, io, targets, losses)
     }
 
     fn run_softmax_probs<I: Io>(&self, plan: &Plan, io: I, probs: &[f32], losses: Option<&mut [f32]>) -> f32 {
-        let classes = plan.classes;
-        softmax::run(self, plan, io, |row| RowTarget::Probs(&probs[row * classes..][..classes]), losses)
+        self.run_softmax_rows(plan, io, Probabilities { probs, classes: plan.classes }, losses)
+    }
+
+    fn run_softmax_rows<'t, I: Io>(
+        &self,
+        plan: &Plan,
+        mut io: I,
+        targets: impl RowTargets<'t>,
+        losses: Option<&mut [f32]>,
+    ) -> f32 {
+        let backend = self.backend();
+        #[cfg(feature = "reference")]
+        if backend == Backend::Reference {
+            return reference::softmax::run(self, plan, io, move |row| targets.row(row), losses);
+        }
+        let weights = match (self.class_alpha, self.alpha) {
+            (Some(class_alpha), _) => kernel::softmax::Weights::PerClass(class_alpha),
+            (None, Some(alpha)) => kernel::softmax::Weights::Uniform(alpha),
+            (None, None) => kernel::softmax::Weights::Uniform(1.0),
+        };
+        let args = kernel::softmax::Args {
+            rows: plan.rows,
+            classes: plan.classes,
+            targets,
+            weights,
+            label_smoothing: self.label_smoothing,
+            divisor: if plan.divisor == 0.0 { 1.0 } else { plan.divisor },
+        };
+        let focus = math::Focus::new(self.gamma);
+        plan.reduce(kernel::dispatch::softmax(backend, focus, plan.hard, &args, &mut io, losses))
     }
 }

@@ -4,8 +4,8 @@
 //! has float64 the accumulator is a plain float64 sum: its relative error is at most
 //! `n · 2^-53` (2^-25 at n = 2^28, well inside float32), and its range cannot overflow on a
 //! float32 sum. Elsewhere (Cortex-M4F and smaller, where float64 is software and about twenty
-//! times slower) it is Neumaier's compensated float32 sum, whose error is about one float32
-//! rounding plus `n · 2^-48` of the total. Either way the order of the additions is the order of
+//! times slower) it is a renormalised pair of float32 values (a "double-float" sum), whose error
+//! is about one float32 rounding plus `n · 2^-48` of the total. Either way the order of the additions is the order of
 //! the terms, so the result depends on the input alone.
 
 /// The accumulator this target uses.
@@ -68,8 +68,8 @@ pub(crate) type Accumulator = CompensatedSum;
 pub(crate) trait Accumulate: Default {
     /// Adds one term.
     fn add(&mut self, v: Wide);
-    /// The sum divided by `d` (`d = 1` for a plain sum), rounded once to float32.
-    fn divided_by(&self, d: f32) -> f32;
+    /// The sum so far.
+    fn total(&self) -> Wide;
 }
 
 /// A float64 sum.
@@ -84,17 +84,19 @@ impl Accumulate for WideSum {
         self.0 += f64::from(v);
     }
 
-    fn divided_by(&self, d: f32) -> f32 {
-        (self.0 / d as f64) as f32
+    fn total(&self) -> Wide {
+        self.0 as Wide
     }
 }
 
-/// Neumaier's compensated float32 sum.
+/// A compensated float32 sum kept as an unevaluated pair `hi + lo` with |lo| ≤ ulp(hi)/2:
+/// each term is added with an exact TwoSum and the pair renormalised, so the compensation
+/// itself never accumulates rounding errors (plain Kahan/Neumaier does, by n·u·|compensation|).
 #[allow(dead_code, reason = "the accumulator of targets without float64 hardware")]
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct CompensatedSum {
-    sum: f32,
-    compensation: f32,
+    hi: f32,
+    lo: f32,
 }
 
 impl Accumulate for CompensatedSum {
@@ -102,18 +104,32 @@ impl Accumulate for CompensatedSum {
     #[allow(clippy::unnecessary_cast, reason = "Wide is f32 on this accumulator's targets")]
     fn add(&mut self, v: Wide) {
         let v = v as f32;
-        let t = self.sum + v;
-        // The rounding error of `sum + v`, exactly (for finite values).
-        let err = if self.sum.abs() >= v.abs() { (self.sum - t) + v } else { (v - t) + self.sum };
-        self.sum = t;
-        if err.is_finite() {
-            self.compensation += err;
+        let s = self.hi + v;
+        if !s.is_finite() {
+            // +∞ and NaN are sticky; the pair has no meaning any more.
+            (self.hi, self.lo) = (s, 0.0);
+            return;
         }
+        // TwoSum: s + e = hi + v exactly.
+        let b = s - self.hi;
+        let e = (self.hi - (s - b)) + (v - b);
+        // Fold the low parts in and renormalise (Fast2Sum, |s| ≥ |lo|).
+        let lo = self.lo + e;
+        let hi = s + lo;
+        self.lo = lo - (hi - s);
+        self.hi = hi;
     }
 
-    fn divided_by(&self, d: f32) -> f32 {
-        (self.sum + self.compensation) / d
+    fn total(&self) -> Wide {
+        (self.hi + self.lo) as Wide
     }
+}
+
+/// `total / d` rounded once to float32 (`d = 1` for a plain sum).
+#[inline]
+#[allow(clippy::unnecessary_cast, reason = "Wide is f32 on targets without float64 hardware")]
+pub(crate) fn divide(total: Wide, d: f32) -> f32 {
+    (total / d as Wide) as f32
 }
 
 #[cfg(test)]
@@ -123,7 +139,7 @@ mod tests {
     fn sum_of<A: Accumulate>(terms: impl Iterator<Item = f32>) -> f32 {
         let mut acc = A::default();
         terms.for_each(|v| acc.add(v.into()));
-        acc.divided_by(1.0)
+        acc.total() as f32
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! Each returns a [`Plan`]: what the kernel needs to know about a batch that has passed.
 
 use crate::options::{check_class_alpha, Buffer, Error, FocalLoss, Reduction};
-use crate::sum::Accumulate;
+use crate::sum::{divide, Wide};
 use crate::ClassIndex;
 
 /// A validated batch.
@@ -16,16 +16,18 @@ pub(crate) struct Plan {
     /// What the reduced loss and every gradient are divided by: D for `mean`, 1 otherwise.
     /// May be 0 (nothing to average): then every output is 0.
     pub(crate) divisor: f32,
+    /// The hard-target form applies: no smoothing, and (sigmoid) every target exactly 0 or 1.
+    pub(crate) hard: bool,
 }
 
 impl Plan {
     /// The reduced loss: the accumulated sum divided by the divisor, or 0 when there is
     /// nothing to average.
-    pub(crate) fn reduce(&self, total: &impl Accumulate) -> f32 {
+    pub(crate) fn reduce(&self, total: Wide) -> f32 {
         if self.divisor == 0.0 {
             0.0
         } else {
-            total.divided_by(self.divisor)
+            divide(total, self.divisor)
         }
     }
 }
@@ -97,12 +99,16 @@ fn rows_of(logits: usize, targets: usize, classes: usize) -> Result<usize, Error
     Ok(logits / classes)
 }
 
-/// Each value must be a finite number in [0, 1].
-fn check_unit_targets(targets: &[f32]) -> Result<(), Error> {
-    match targets.iter().position(|y| !(0.0..=1.0).contains(y)) {
-        Some(index) => Err(Error::Target { index }),
-        None => Ok(()),
+/// Each value must be a finite number in [0, 1]; returns whether all are exactly 0 or 1.
+fn check_unit_targets(targets: &[f32]) -> Result<bool, Error> {
+    let mut hard = true;
+    for (index, &y) in targets.iter().enumerate() {
+        if !(0.0..=1.0).contains(&y) {
+            return Err(Error::Target { index });
+        }
+        hard &= y == 0.0 || y == 1.0;
     }
+    Ok(hard)
 }
 
 /// Binary and multi-label: `targets` in [0, 1], one per logit.
@@ -115,8 +121,8 @@ pub(crate) fn sigmoid(
 ) -> Result<Plan, Error> {
     let rows = rows_of(logits, targets.len(), classes)?;
     check_common(fl, classes, logits, logits, out, 1.0)?;
-    check_unit_targets(targets)?;
-    Ok(Plan { rows, classes, divisor: divisor(fl, logits) })
+    let hard = check_unit_targets(targets)? && fl.label_smoothing == 0.0;
+    Ok(Plan { rows, classes, divisor: divisor(fl, logits), hard })
 }
 
 /// Softmax with target probabilities: one probability in [0, 1] per logit.
@@ -130,7 +136,7 @@ pub(crate) fn softmax_probs(
     let rows = rows_of(logits, probs.len(), classes)?;
     check_common(fl, classes, logits, rows, out, f32::MAX)?;
     check_unit_targets(probs)?;
-    Ok(Plan { rows, classes, divisor: divisor(fl, rows) })
+    Ok(Plan { rows, classes, divisor: divisor(fl, rows), hard: false })
 }
 
 /// Softmax with class indices: one index per row, in `[0, classes)` or the ignore index.
@@ -156,7 +162,7 @@ pub(crate) fn softmax<T: ClassIndex>(
             Target::Invalid => return Err(Error::Target { index }),
         }
     }
-    Ok(Plan { rows, classes, divisor: divisor(fl, counted) })
+    Ok(Plan { rows, classes, divisor: divisor(fl, counted), hard: fl.label_smoothing == 0.0 })
 }
 
 /// What a class index means.

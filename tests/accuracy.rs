@@ -6,9 +6,9 @@
 
 use std::cell::RefCell;
 
-use focal_loss::{FocalLoss, Out, Reduction};
+use focal_loss::{Backend, FocalLoss, Out, Reduction};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Task {
@@ -208,8 +208,16 @@ fn check_forms_agree(case: &Case, fl: &FocalLoss<'_>, total: f32, grad: &[f32]) 
     Ok(())
 }
 
-fn check(case: &Case, worst: &mut Worst) -> Result<(), TestCaseError> {
+/// The backends this CPU runs, the reference first.
+fn backends() -> Vec<Backend> {
+    let mut v = vec![Backend::Reference];
+    v.extend(Backend::ALL.into_iter().filter(|b| b.is_available()));
+    v
+}
+
+fn check(case: &Case, backend: Backend, worst: &mut Worst) -> Result<(), TestCaseError> {
     let mut builder = FocalLoss::builder()
+        .backend(backend)
         .gamma(case.gamma)
         .label_smoothing(case.label_smoothing)
         .reduction(case.reduction)
@@ -255,7 +263,7 @@ fn check(case: &Case, worst: &mut Worst) -> Result<(), TestCaseError> {
             worst.see(err, e.kappa);
             prop_assert!(
                 err <= 1.0,
-                "{what}[{i}] = {c:e}, exact {:e} (S {:e}, κ {}): {err:.2} budgets",
+                "{backend}: {what}[{i}] = {c:e}, exact {:e} (S {:e}, κ {}): {err:.2} budgets",
                 e.value,
                 e.scale,
                 e.kappa
@@ -265,16 +273,33 @@ fn check(case: &Case, worst: &mut Worst) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// The seed of the sweep: fixed, so that CI is reproducible; set `FOCAL_LOSS_SEED` to explore.
+fn seed() -> u64 {
+    std::env::var("FOCAL_LOSS_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(2017)
+}
+
 fn sweep(task: Task, cases: u32) {
-    let worst = RefCell::new(Worst::default());
-    let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
-    let result = runner.run(&case(task), |case| check(&case, &mut worst.borrow_mut()));
-    let w = worst.into_inner();
-    println!(
-        "{task:?}: worst error {:.3} budgets for κ ≤ 1, {:.3} for all inputs ({} outputs, {cases} cases)",
-        w.ordinary, w.all, w.outputs
-    );
-    if let Err(e) = result {
+    let seed = seed();
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    let mut failure = None;
+    for backend in backends() {
+        let worst = RefCell::new(Worst::default());
+        let config = Config { cases, failure_persistence: None, ..Config::default() };
+        let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &bytes);
+        let mut runner = TestRunner::new_with_rng(config, rng);
+        let result = runner.run(&case(task), |case| check(&case, backend, &mut worst.borrow_mut()));
+        let w = worst.into_inner();
+        println!(
+            "{task:?} on {backend}: worst error {:.3} budgets for κ ≤ 1, {:.3} for all inputs \
+             ({} outputs, {cases} cases, seed {seed})",
+            w.ordinary, w.all, w.outputs
+        );
+        if let Err(e) = result {
+            failure.get_or_insert(format!("{backend}: {e}"));
+        }
+    }
+    if let Some(e) = failure {
         panic!("{e}");
     }
 }

@@ -1,7 +1,8 @@
 //! Binary and multi-label focal loss (DESIGN §2.1): one sigmoid per logit.
 
+use super::sigmoid_element;
 use crate::io::Io;
-use crate::math::{sigmoid_element, Focus, Smoothed};
+use crate::math::{Focus, Smoothed};
 use crate::options::FocalLoss;
 use crate::sum::{Accumulate, Accumulator};
 use crate::validate::Plan;
@@ -34,5 +35,5 @@ pub(crate) fn run<I: Io>(
             io.set_grad(i, grad / plan.divisor);
         }
     }
-    plan.reduce(&total)
+    plan.reduce(total.total())
 }

@@ -1,22 +1,13 @@
 //! Multi-class focal loss (DESIGN §2.2, §2.3): one softmax per row, with a class index or a
 //! row of target probabilities.
 
+use super::{row_shape, ClassTerm, RowShape, Sum8};
 use crate::io::Io;
-use crate::math::{mul0, row_shape, ClassTerm, Focus, RowShape, Sum8};
+use crate::kernel::softmax::RowTarget;
+use crate::math::{mul0, Focus};
 use crate::options::FocalLoss;
 use crate::sum::{Accumulate, Accumulator, Wide};
 use crate::validate::Plan;
-
-/// What a row is asked to predict.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum RowTarget<'a> {
-    /// The row is skipped: loss 0, gradient 0.
-    Ignored,
-    /// A class index.
-    Class(usize),
-    /// A target probability per class.
-    Probs(&'a [f32]),
-}
 
 /// Runs a validated batch: writes the per-row losses and the gradient where wanted, and returns
 /// the reduced loss.
@@ -36,7 +27,7 @@ pub(crate) fn run<'t, I: Io>(
             losses[row] = loss as f32;
         }
     }
-    plan.reduce(&total)
+    plan.reduce(total.total())
 }
 
 /// One row starting at `base`: writes its gradient and returns its loss.

@@ -1,0 +1,173 @@
+//! Thin `#[target_feature]` wrappers that instantiate the kernels per backend, and the match that
+//! picks one.
+//!
+//! Each wrapper does nothing but call the generic kernel, so the compiler inlines the whole
+//! kernel (every helper is `#[inline(always)]`) inside a function compiled for that instruction
+//! set. Vector backends get a kernel per common γ (0, 1, 2 need no `exp` for `m^γ`); the scalar
+//! backend gets one kernel with γ decided at run time, to stay small on microcontrollers.
+
+use super::focus::{One, Two, Zero};
+use super::{sigmoid, softmax, Hard, Soft};
+use crate::io::Io;
+use crate::math::Focus as Dynamic;
+use crate::simd::portable::Portable;
+use crate::simd::scalar::Scalar;
+use crate::sum::Wide;
+use crate::Backend;
+
+/// Calls `$kernel::run` with the focus form and the target form as types.
+macro_rules! specialised {
+    ($s:expr, $focus:expr, $hard:expr, $kernel:ident, $($arg:expr),*) => {
+        match ($focus, $hard) {
+            (Dynamic::Zero, true) => $kernel::run($s, Zero, Hard, $($arg),*),
+            (Dynamic::Zero, false) => $kernel::run($s, Zero, Soft, $($arg),*),
+            (Dynamic::Int(1), true) => $kernel::run($s, One, Hard, $($arg),*),
+            (Dynamic::Int(1), false) => $kernel::run($s, One, Soft, $($arg),*),
+            (Dynamic::Int(2), true) => $kernel::run($s, Two, Hard, $($arg),*),
+            (Dynamic::Int(2), false) => $kernel::run($s, Two, Soft, $($arg),*),
+            (f, true) => $kernel::run($s, f, Hard, $($arg),*),
+            (f, false) => $kernel::run($s, f, Soft, $($arg),*),
+        }
+    };
+}
+
+/// Calls the kernel with γ decided at run time (the scalar backend).
+macro_rules! dynamic {
+    ($s:expr, $focus:expr, $hard:expr, $kernel:ident, $($arg:expr),*) => {
+        if $hard {
+            $kernel::run($s, $focus, Hard, $($arg),*)
+        } else {
+            $kernel::run($s, $focus, Soft, $($arg),*)
+        }
+    };
+}
+
+/// Defines `$name`, the sigmoid and softmax entry of one backend.
+macro_rules! wrappers {
+    ($(#[$attr:meta])* $token:ty, $sigmoid:ident, $softmax:ident, $how:ident) => {
+        $(#[$attr])*
+        fn $sigmoid<I: Io>(
+            s: $token,
+            focus: Dynamic,
+            hard: bool,
+            args: &sigmoid::Args<'_>,
+            io: &mut I,
+            losses: Option<&mut [f32]>,
+        ) -> Wide {
+            $how!(s, focus, hard, sigmoid, args, io, losses)
+        }
+
+        $(#[$attr])*
+        fn $softmax<'t, I: Io, R: softmax::RowTargets<'t>>(
+            s: $token,
+            focus: Dynamic,
+            hard: bool,
+            args: &softmax::Args<'_, R>,
+            io: &mut I,
+            losses: Option<&mut [f32]>,
+        ) -> Wide {
+            $how!(s, focus, hard, softmax, args, io, losses)
+        }
+    };
+}
+
+wrappers!(Scalar, sigmoid_scalar, softmax_scalar, dynamic);
+wrappers!(Portable, sigmoid_portable, softmax_portable, specialised);
+#[cfg(target_arch = "x86_64")]
+wrappers!(
+    #[target_feature(enable = "avx2,fma")]
+    crate::simd::x86_64::avx2::Avx2,
+    sigmoid_avx2,
+    softmax_avx2,
+    specialised
+);
+#[cfg(target_arch = "x86_64")]
+wrappers!(
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    crate::simd::x86_64::avx512::Avx512,
+    sigmoid_avx512,
+    softmax_avx512,
+    specialised
+);
+#[cfg(target_arch = "aarch64")]
+wrappers!(
+    #[target_feature(enable = "neon")]
+    crate::simd::aarch64::neon::Neon,
+    sigmoid_neon,
+    softmax_neon,
+    specialised
+);
+
+/// Runs the sigmoid kernel on `backend` (which the caller has checked is available).
+pub(crate) fn sigmoid<I: Io>(
+    backend: Backend,
+    focus: Dynamic,
+    hard: bool,
+    args: &sigmoid::Args<'_>,
+    io: &mut I,
+    losses: Option<&mut [f32]>,
+) -> Wide {
+    match backend {
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx512 => {
+            if let Some(s) = crate::simd::x86_64::avx512::Avx512::new() {
+                // SAFETY: the token exists, so the CPU runs AVX-512F, AVX2 and FMA.
+                return unsafe { sigmoid_avx512(s, focus, hard, args, io, losses) };
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx2 => {
+            if let Some(s) = crate::simd::x86_64::avx2::Avx2::new() {
+                // SAFETY: the token exists, so the CPU runs AVX2 and FMA.
+                return unsafe { sigmoid_avx2(s, focus, hard, args, io, losses) };
+            }
+        }
+        #[cfg(target_arch = "aarch64")]
+        Backend::Neon => {
+            if let Some(s) = crate::simd::aarch64::neon::Neon::new() {
+                // SAFETY: the token exists, so the CPU runs NEON.
+                return unsafe { sigmoid_neon(s, focus, hard, args, io, losses) };
+            }
+        }
+        Backend::Portable => return sigmoid_portable(Portable, focus, hard, args, io, losses),
+        _ => {}
+    }
+    sigmoid_scalar(Scalar, focus, hard, args, io, losses)
+}
+
+/// Runs the softmax kernel on `backend` (which the caller has checked is available).
+pub(crate) fn softmax<'t, I: Io, R: softmax::RowTargets<'t>>(
+    backend: Backend,
+    focus: Dynamic,
+    hard: bool,
+    args: &softmax::Args<'_, R>,
+    io: &mut I,
+    losses: Option<&mut [f32]>,
+) -> Wide {
+    match backend {
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx512 => {
+            if let Some(s) = crate::simd::x86_64::avx512::Avx512::new() {
+                // SAFETY: the token exists, so the CPU runs AVX-512F, AVX2 and FMA.
+                return unsafe { softmax_avx512(s, focus, hard, args, io, losses) };
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx2 => {
+            if let Some(s) = crate::simd::x86_64::avx2::Avx2::new() {
+                // SAFETY: the token exists, so the CPU runs AVX2 and FMA.
+                return unsafe { softmax_avx2(s, focus, hard, args, io, losses) };
+            }
+        }
+        #[cfg(target_arch = "aarch64")]
+        Backend::Neon => {
+            if let Some(s) = crate::simd::aarch64::neon::Neon::new() {
+                // SAFETY: the token exists, so the CPU runs NEON.
+                return unsafe { softmax_neon(s, focus, hard, args, io, losses) };
+            }
+        }
+        Backend::Portable => return softmax_portable(Portable, focus, hard, args, io, losses),
+        _ => {}
+    }
+    softmax_scalar(Scalar, focus, hard, args, io, losses)
+}

@@ -1,0 +1,83 @@
+//! The focusing power `m^γ`, specialised for the γ that matter.
+//!
+//! Vector backends instantiate a kernel per form (γ = 0, 1, 2 need no `exp` at all); the scalar
+//! backend uses the one run-time form, [`crate::math::Focus`], to keep microcontroller code small.
+
+use crate::math::Focus as Dynamic;
+use crate::simd::{math, Simd};
+
+/// A way to compute `m^γ`.
+pub(crate) trait Focus: Copy {
+    /// γ.
+    fn gamma(self) -> f32;
+    /// `m^γ` for `m` in [0, 1], given a closure for `ln m` (used only by non-integer γ).
+    fn pow<S: Simd>(self, s: S, m: S::V, ln_m: impl FnOnce() -> S::V) -> S::V;
+}
+
+/// γ = 0: `m^0 = 1`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Zero;
+/// γ = 1.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct One;
+/// γ = 2.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Two;
+
+impl Focus for Zero {
+    #[inline(always)]
+    fn gamma(self) -> f32 {
+        0.0
+    }
+    #[inline(always)]
+    fn pow<S: Simd>(self, s: S, _: S::V, _: impl FnOnce() -> S::V) -> S::V {
+        s.splat(1.0)
+    }
+}
+
+impl Focus for One {
+    #[inline(always)]
+    fn gamma(self) -> f32 {
+        1.0
+    }
+    #[inline(always)]
+    fn pow<S: Simd>(self, _: S, m: S::V, _: impl FnOnce() -> S::V) -> S::V {
+        m
+    }
+}
+
+impl Focus for Two {
+    #[inline(always)]
+    fn gamma(self) -> f32 {
+        2.0
+    }
+    #[inline(always)]
+    fn pow<S: Simd>(self, s: S, m: S::V, _: impl FnOnce() -> S::V) -> S::V {
+        s.mul(m, m)
+    }
+}
+
+impl Focus for Dynamic {
+    #[inline(always)]
+    fn gamma(self) -> f32 {
+        Dynamic::gamma(self)
+    }
+    #[inline(always)]
+    fn pow<S: Simd>(self, s: S, m: S::V, ln_m: impl FnOnce() -> S::V) -> S::V {
+        match self {
+            Dynamic::Zero => s.splat(1.0),
+            Dynamic::Int(mut n) => {
+                let (mut base, mut acc) = (m, s.splat(1.0));
+                while n > 0 {
+                    if n & 1 == 1 {
+                        acc = s.mul(acc, base);
+                    }
+                    base = s.mul(base, base);
+                    n >>= 1;
+                }
+                acc
+            }
+            Dynamic::Real(gamma) => math::pow_from_ln(s, gamma, ln_m()),
+        }
+    }
+}

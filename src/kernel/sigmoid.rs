@@ -1,0 +1,257 @@
+//! The sigmoid kernel (binary and multi-label), DESIGN §2.1, for any backend.
+//!
+//! Two forms: hard targets (every target exactly 0 or 1, no smoothing), which selects between
+//! the two sides of the sigmoid with masks instead of computing `s = 2y − 1`; and soft targets,
+//! the general formula. Both share `e = exp(−|x|)`, `σ(|x|) = 1/(1 + e)`, `σ(−|x|) = e·σ(|x|)`
+//! and `log1p(e)`, from which every other quantity is formed without cancellation.
+
+use super::focus::Focus;
+use super::TargetForm;
+use crate::io::{load_at, store_at, Io};
+use crate::math::{mul0, Smoothed};
+use crate::simd::{math, Simd};
+use crate::sum::Wide;
+
+/// The per-class weights α of a batch.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Weights<'a> {
+    /// No α: α_t = 1.
+    None,
+    /// One α for every class.
+    Scalar(f32),
+    /// One α per class (column).
+    PerClass(&'a [f32]),
+}
+
+/// What the kernel needs besides the buffers.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Args<'a> {
+    pub(crate) targets: &'a [f32],
+    pub(crate) classes: usize,
+    pub(crate) weights: Weights<'a>,
+    pub(crate) label_smoothing: f32,
+    /// What the gradient is divided by (D for `mean`, else 1); non-zero.
+    pub(crate) divisor: f32,
+}
+
+/// The weights of one block: α for target 1 and for target 0, for the loss and for the gradient
+/// (divided by D).
+#[derive(Clone, Copy)]
+struct BlockWeights<V> {
+    loss1: V,
+    loss0: V,
+    grad1: V,
+    grad0: V,
+}
+
+/// Runs the kernel over a validated batch; returns the sum of the losses.
+#[inline(always)]
+pub(crate) fn run<S: Simd, F: Focus, H: TargetForm, I: Io>(
+    s: S,
+    focus: F,
+    _: H,
+    args: &Args<'_>,
+    io: &mut I,
+    mut losses: Option<&mut [f32]>,
+) -> Wide {
+    let mut acc = s.acc_zero();
+    let n = args.targets.len();
+    // D folds into the weights unless it is below 1, where α/D could overflow while the
+    // gradient does not: then each gradient is divided at the end.
+    let (d, late) = if args.divisor >= 1.0 { (args.divisor, None) } else { (1.0, Some(args.divisor)) };
+    let mut span = |base: usize, len: usize, class_alpha: Option<&[f32]>| {
+        let uniform = |a: f32| BlockWeights {
+            loss1: s.splat(a),
+            loss0: s.splat(1.0 - a),
+            grad1: s.splat(a / d),
+            grad0: s.splat((1.0 - a) / d),
+        };
+        let fixed = match args.weights {
+            Weights::None => BlockWeights {
+                loss1: s.splat(1.0),
+                loss0: s.splat(1.0),
+                grad1: s.splat(1.0 / d),
+                grad0: s.splat(1.0 / d),
+            },
+            Weights::Scalar(a) => uniform(a),
+            Weights::PerClass(_) => uniform(0.0),
+        };
+        let mut off = 0;
+        while off < len {
+            let lanes = S::LANES.min(len - off);
+            let w = match class_alpha {
+                Some(ca) => {
+                    let a = load_at(s, ca, off, lanes, 0.0);
+                    let not_a = s.sub(s.splat(1.0), a);
+                    let dv = s.splat(d);
+                    BlockWeights { loss1: a, loss0: not_a, grad1: s.div(a, dv), grad0: s.div(not_a, dv) }
+                }
+                None => fixed,
+            };
+            let i = base + off;
+            let x = io.load_x(s, i, lanes, 0.0);
+            let y = load_at(s, args.targets, i, lanes, 0.0);
+            let (mut loss, mut grad) = if H::HARD {
+                hard_block(s, focus, x, y, w)
+            } else {
+                soft_block(s, focus, x, y, args.label_smoothing, w)
+            };
+            let finite = s.le(s.abs(x), s.splat(f32::MAX));
+            if s.any(s.mask_not(finite)) || lanes < S::LANES {
+                (loss, grad) =
+                    fix_lanes(s, focus, args, io, i, lanes, loss, grad, class_alpha.map(|ca| &ca[off..]));
+            }
+            acc = s.acc_add(acc, loss);
+            if let Some(losses) = losses.as_deref_mut() {
+                store_at(s, loss, losses, i, lanes);
+            }
+            if let Some(late) = late {
+                grad = s.div(grad, s.splat(late));
+            }
+            io.store_grad(s, i, lanes, grad);
+            off += lanes;
+        }
+    };
+    match args.weights {
+        Weights::PerClass(class_alpha) => {
+            for row in 0..n / args.classes.max(1) {
+                span(row * args.classes, args.classes, Some(class_alpha));
+            }
+        }
+        _ => span(0, n, None),
+    }
+    s.acc_total(acc)
+}
+
+/// Hard targets (y ∈ {0, 1}, no smoothing), finite logits.
+///
+/// With `right` meaning the logit is on the target's side (x ≥ 0 for y = 1, x < 0 for y = 0):
+/// `m = 1 − p_t` is `σ(−|x|)` when right and `σ(|x|)` when wrong, `ce = softplus(∓|x|)`, and
+/// `dloss/dx = −s·α_t·m^γ·(γ·p_t·ce + m)`.
+#[inline(always)]
+fn hard_block<S: Simd, F: Focus>(s: S, focus: F, x: S::V, y: S::V, w: BlockWeights<S::V>) -> (S::V, S::V) {
+    let ax = s.abs(x);
+    let e = math::exp(s, s.neg(ax));
+    let big = s.div(s.splat(1.0), s.add(s.splat(1.0), e));
+    let small = s.mul(e, big);
+    let l = math::log1p(s, e);
+    let one = s.eq(y, s.splat(1.0));
+    let wrong = s.mask_xor(s.le(s.splat(0.0), x), one);
+    let m = s.select(wrong, big, small);
+    let p_t = s.select(wrong, small, big);
+    let ce = s.add(s.select(wrong, ax, s.splat(0.0)), l);
+    // ln m = −softplus(±|x|): −(|x| + l) when right, −l when wrong.
+    let m_gamma = focus.pow(s, m, || s.neg(s.add(s.select(wrong, s.splat(0.0), ax), l)));
+    let loss = s.mul(s.mul(s.select(one, w.loss1, w.loss0), m_gamma), ce);
+    let inner = s.mul_add(s.mul(s.splat(focus.gamma()), p_t), ce, m);
+    let g = s.mul(s.mul(s.select(one, s.neg(w.grad1), w.grad0), m_gamma), inner);
+    (loss, g)
+}
+
+/// Any targets in [0, 1] and smoothing, finite logits: the general formula of DESIGN §2.1.
+#[inline(always)]
+fn soft_block<S: Simd, F: Focus>(
+    s: S,
+    focus: F,
+    x: S::V,
+    y: S::V,
+    label_smoothing: f32,
+    w: BlockWeights<S::V>,
+) -> (S::V, S::V) {
+    let ax = s.abs(x);
+    let e = math::exp(s, s.neg(ax));
+    let big = s.div(s.splat(1.0), s.add(s.splat(1.0), e));
+    let small = s.mul(e, big);
+    let l = math::log1p(s, e);
+    let zero = s.splat(0.0);
+    let pos = s.le(zero, x);
+    let p = s.select(pos, big, small);
+    let not_p = s.select(pos, small, big);
+    let softplus_x = s.add(s.select(pos, ax, zero), l);
+    let softplus_neg_x = s.add(s.select(pos, zero, ax), l);
+    let keep = s.splat(1.0 - label_smoothing);
+    let half = s.splat(0.5 * label_smoothing);
+    let y1 = s.mul_add(y, keep, half);
+    let y0 = s.mul_add(s.sub(s.splat(1.0), y), keep, half);
+
+    let m = s.mul_add(p, y0, s.mul(not_p, y1));
+    let ce = s.mul_add(y1, softplus_neg_x, s.mul(y0, softplus_x));
+    let m_gamma = focus.pow(s, m, || math::ln(s, m));
+    let alpha_loss = s.mul_add(w.loss1, y1, s.mul(w.loss0, y0));
+    let alpha_grad = s.mul_add(w.grad1, y1, s.mul(w.grad0, y0));
+    let loss = s.mul(s.mul(alpha_loss, m_gamma), ce);
+
+    // p − y' without cancellation: (1 − y') − (1 − p) when p ≥ 1/2.
+    let p_minus_y = s.select(pos, s.sub(y0, not_p), s.sub(p, y1));
+    // r = p(1 − p)(1 − 2y')/m; where p(1 − p) is 0, so is r (m may be 0 there too).
+    let p_not_p = s.mul(p, not_p);
+    let r = s.mul(s.div(p_not_p, m), s.sub(y0, y1));
+    let r = s.select(s.eq(p_not_p, zero), zero, r);
+    let inner = s.mul_add(s.mul(s.splat(focus.gamma()), r), ce, p_minus_y);
+    let g = s.mul(s.mul(alpha_grad, m_gamma), inner);
+    (loss, g)
+}
+
+/// Lanes the vector path must not decide: padding past the end (its loss must not count) and
+/// non-finite logits (their limits, DESIGN §2.1).
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+#[cold]
+fn fix_lanes<S: Simd, F: Focus, I: Io>(
+    s: S,
+    focus: F,
+    args: &Args<'_>,
+    io: &I,
+    i: usize,
+    lanes: usize,
+    loss: S::V,
+    grad: S::V,
+    class_alpha: Option<&[f32]>,
+) -> (S::V, S::V) {
+    let (mut l, mut g) = ([0.0f32; 16], [0.0f32; 16]);
+    s.store(loss, &mut l);
+    s.store(grad, &mut g);
+    for k in 0..S::LANES {
+        if k >= lanes {
+            l[k] = 0.0;
+            continue;
+        }
+        let x = io.x(i + k);
+        if x.is_finite() {
+            continue;
+        }
+        let t = Smoothed::new(args.targets[i + k], args.label_smoothing);
+        let alpha_t = match (class_alpha, args.weights) {
+            (Some(ca), _) => t.alpha_t(ca[k]),
+            (None, Weights::Scalar(a)) => t.alpha_t(a),
+            _ => 1.0,
+        };
+        (l[k], g[k]) = limits(s, focus, x, t, alpha_t);
+        // The vector path divides by D afterwards when D < 1.
+        if args.divisor >= 1.0 {
+            g[k] /= args.divisor;
+        }
+    }
+    (s.load(&l), s.load(&g))
+}
+
+/// Loss and gradient at x = ±∞ or NaN. At x = +∞, p = 1: m = 1 − y', ce is +∞ unless 1 − y' = 0,
+/// and the gradient tends to α_t·m^γ·(1 − y'); at x = −∞ the mirror image.
+fn limits<S: Simd, F: Focus>(s: S, focus: F, x: f32, t: Smoothed, alpha_t: f32) -> (f32, f32) {
+    if x.is_nan() {
+        return (f32::NAN, f32::NAN);
+    }
+    // The mass on the side the logit is wrong about, and the sign of the gradient.
+    let (m, sign) = if x > 0.0 { (t.not_y, 1.0) } else { (t.y, -1.0) };
+    let loss = if alpha_t > 0.0 && m > 0.0 { f32::INFINITY } else { 0.0 };
+    let m_gamma = scalar_pow(s, focus, m);
+    (loss, sign * mul0(alpha_t, m_gamma * m))
+}
+
+/// `m^γ` for one value, with the backend's own arithmetic.
+fn scalar_pow<S: Simd, F: Focus>(s: S, focus: F, m: f32) -> f32 {
+    let mut out = [0.0f32; 16];
+    let v = s.splat(m);
+    s.store(focus.pow(s, v, || math::ln(s, v)), &mut out);
+    out[0]
+}

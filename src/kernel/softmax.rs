@@ -1,0 +1,388 @@
+//! The softmax kernel (multi-class, with class indices or target probabilities), DESIGN §2.2–2.3,
+//! for any backend.
+//!
+//! A row takes three passes over its logits: the maximum (and whether the row holds NaN or +∞),
+//! the normaliser `s = Σ exp(x_j − max)` with the arg-max class kept apart (so that
+//! `1 − p_argmax` is the sum of the others, never `1 − p`), and the terms. With one class index
+//! and no smoothing, only the target's term is needed: its gradient is `w_t·g_t·(1 − p_t)` and
+//! every other class's is `−p_k·w_t·g_t`, so the exponentials of pass two are kept in the
+//! gradient buffer and pass three only scales them.
+
+use super::focus::Focus;
+use super::TargetForm;
+use crate::io::{load_at, Io};
+use crate::simd::scalar::Scalar;
+use crate::simd::{math, Simd};
+use crate::sum::{Accumulate, Accumulator, Wide};
+
+/// What a row is asked to predict.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum RowTarget<'a> {
+    /// The row is skipped: loss 0, gradient 0.
+    Ignored,
+    /// A class index.
+    Class(usize),
+    /// A target probability per class.
+    Probs(&'a [f32]),
+}
+
+/// The targets of a batch, row by row.
+pub(crate) trait RowTargets<'t>: Copy {
+    fn row(&self, row: usize) -> RowTarget<'t>;
+}
+
+/// One class index per row; rows equal to the ignore index are skipped.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ClassIndices<'a, T> {
+    pub(crate) targets: &'a [T],
+    pub(crate) classes: usize,
+    pub(crate) ignore_index: Option<i64>,
+}
+
+impl<'t, T: crate::ClassIndex> RowTargets<'t> for ClassIndices<'_, T> {
+    #[inline(always)]
+    fn row(&self, row: usize) -> RowTarget<'t> {
+        match crate::validate::class_of(self.targets[row], self.classes, self.ignore_index) {
+            crate::validate::Target::Class(t) => RowTarget::Class(t),
+            // Validation refused invalid indices before any kernel ran.
+            _ => RowTarget::Ignored,
+        }
+    }
+}
+
+/// A row of target probabilities per row.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Probabilities<'a> {
+    pub(crate) probs: &'a [f32],
+    pub(crate) classes: usize,
+}
+
+impl<'t> RowTargets<'t> for Probabilities<'t> {
+    #[inline(always)]
+    fn row(&self, row: usize) -> RowTarget<'t> {
+        RowTarget::Probs(&self.probs[row * self.classes..][..self.classes])
+    }
+}
+
+/// The class weights `w_j` of a batch.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Weights<'a> {
+    /// The same weight for every class (α, or 1).
+    Uniform(f32),
+    /// One weight per class.
+    PerClass(&'a [f32]),
+}
+
+impl Weights<'_> {
+    #[inline(always)]
+    fn of(&self, j: usize) -> f32 {
+        match *self {
+            Weights::Uniform(w) => w,
+            Weights::PerClass(w) => w[j],
+        }
+    }
+}
+
+/// What the kernel needs besides the buffers.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Args<'a, R> {
+    pub(crate) rows: usize,
+    pub(crate) classes: usize,
+    pub(crate) targets: R,
+    pub(crate) weights: Weights<'a>,
+    pub(crate) label_smoothing: f32,
+    /// What the gradient is divided by (D for `mean`, else 1); non-zero.
+    pub(crate) divisor: f32,
+}
+
+/// A row's maximum and normaliser, as scalars.
+#[derive(Clone, Copy, Debug)]
+struct RowStats {
+    max: f32,
+    /// `Σ_{j ≠ argmax} exp(x_j − max)`: `(1 − p_argmax)·s`.
+    others: f32,
+    /// `1 + others`.
+    s: f32,
+    /// `ln s`, through `log1p(others)` where that is the accurate form.
+    log_s: f32,
+    /// The maximum is reached by one class only (otherwise no class is "the" arg-max: each of
+    /// the tied classes has p ≤ 1/2).
+    unique: bool,
+    /// For the arg-max class: `l/(1 − p) = −s·log1p(others)/others` (−1 at others = 0).
+    argmax_l_over_q: f32,
+    /// For the arg-max class: `ln(1 − p) = ln(others) − ln s`.
+    argmax_ln_q: f32,
+}
+
+impl RowStats {
+    fn new(max: f32, others: f32, unique: bool) -> RowStats {
+        let s = 1.0 + others;
+        let log_s = if others <= 1.0 { math::log1p(Scalar, others) } else { math::ln(Scalar, s) };
+        let ratio = if others == 0.0 { 1.0 } else { log_s / others };
+        RowStats {
+            max,
+            others,
+            s,
+            log_s,
+            unique,
+            argmax_l_over_q: -s * ratio,
+            argmax_ln_q: math::ln(Scalar, others) - log_s,
+        }
+    }
+}
+
+/// The terms of DESIGN §2.2 for a block of classes.
+#[derive(Clone, Copy)]
+struct Terms<V> {
+    /// `p_j`.
+    p: V,
+    /// `1 − p_j`.
+    q: V,
+    /// `g_j = (1 − p_j)^γ·(γ·p_j·l_j/(1 − p_j) − 1)`.
+    g: V,
+    /// `−(1 − p_j)^γ·l_j / 2`: the loss term per unit of `w·τ`, halved so that a row spanning
+    /// more than `f32::MAX` cannot overflow before the wide accumulator doubles it.
+    half_loss: V,
+}
+
+/// Computes the terms of a block of classes with logits `x` (−∞ masks a class).
+#[inline(always)]
+fn terms<S: Simd, F: Focus>(s: S, focus: F, x: S::V, st: &RowStats) -> Terms<S::V> {
+    let zero = s.splat(0.0);
+    let max = s.splat(st.max);
+    let is_argmax = s.mask_and(s.eq(x, max), s.eq(s.splat(st.unique as u8 as f32), s.splat(1.0)));
+    let p = s.div(math::exp(s, s.sub(x, max)), s.splat(st.s));
+    let q = s.select(is_argmax, s.splat(st.others / st.s), s.sub(s.splat(1.0), p));
+    let half = s.splat(0.5);
+    let half_log_s = s.splat(0.5 * st.log_s);
+    // (x − max)/2 as x/2 − max/2: exact (x and max are finite or x = −∞) and cannot overflow.
+    let half_l =
+        s.select(is_argmax, s.neg(half_log_s), s.sub(s.sub(s.mul(x, half), s.mul(max, half)), half_log_s));
+    let l_over_q = s.select(is_argmax, s.splat(st.argmax_l_over_q), s.div(s.add(half_l, half_l), q));
+    let q_gamma = focus.pow(s, q, || s.select(is_argmax, s.splat(st.argmax_ln_q), math::log1p(s, s.neg(p))));
+    // γ·p·l/(1 − p), which is 0 where p is (masked classes, and the far tail of a huge row).
+    let focus_term = s.mul(s.mul(s.splat(focus.gamma()), p), l_over_q);
+    let focus_term = s.select(s.eq(p, zero), zero, focus_term);
+    Terms {
+        p,
+        q,
+        g: s.mul(q_gamma, s.sub(focus_term, s.splat(1.0))),
+        half_loss: s.neg(s.mul(q_gamma, half_l)),
+    }
+}
+
+/// One class's terms, for the per-row scalar work.
+fn scalar_terms<F: Focus>(focus: F, x: f32, st: &RowStats) -> Terms<f32> {
+    terms(Scalar, focus, x, st)
+}
+
+/// `w·τ·(half loss)·2`, 0 when `w·τ` is.
+#[inline(always)]
+fn weighted_loss(w_tau: f32, half_loss: f32) -> Wide {
+    if w_tau == 0.0 {
+        0.0
+    } else {
+        Wide::from(w_tau) * Wide::from(half_loss) * 2.0
+    }
+}
+
+/// Runs the kernel over a validated batch; returns the sum of the row losses.
+#[inline(always)]
+pub(crate) fn run<'t, S: Simd, F: Focus, H: TargetForm, I: Io, R: RowTargets<'t>>(
+    s: S,
+    focus: F,
+    _: H,
+    args: &Args<'_, R>,
+    io: &mut I,
+    mut losses: Option<&mut [f32]>,
+) -> Wide {
+    let mut total = Accumulator::default();
+    for row in 0..args.rows {
+        let loss = one_row::<S, F, H, I>(s, focus, args, io, row * args.classes, args.targets.row(row));
+        total.add(loss);
+        if let Some(losses) = losses.as_deref_mut() {
+            losses[row] = loss as f32;
+        }
+    }
+    total.total()
+}
+
+/// Calls `f(offset, lanes)` for the blocks of a row of `classes`.
+#[inline(always)]
+fn blocks<S: Simd>(classes: usize, mut f: impl FnMut(usize, usize)) {
+    let mut off = 0;
+    while off < classes {
+        let lanes = S::LANES.min(classes - off);
+        f(off, lanes);
+        off += lanes;
+    }
+}
+
+/// One row starting at `base`: writes its gradient and returns its loss.
+#[inline(always)]
+fn one_row<'t, S: Simd, F: Focus, H: TargetForm, I: Io>(
+    s: S,
+    focus: F,
+    args: &Args<'_, impl RowTargets<'t>>,
+    io: &mut I,
+    base: usize,
+    target: RowTarget<'t>,
+) -> Wide {
+    let classes = args.classes;
+    let d = args.divisor;
+    let set_row = |io: &mut I, v: f32| {
+        blocks::<S>(classes, |off, lanes| io.store_grad(s, base + off, lanes, s.splat(v)))
+    };
+    if let RowTarget::Ignored = target {
+        set_row(io, 0.0);
+        return 0.0;
+    }
+
+    // Pass 1: the maximum, and whether any logit is NaN or +∞.
+    let inf = s.splat(f32::INFINITY);
+    let (mut vmax, mut bad) = (s.splat(f32::NEG_INFINITY), s.lt(inf, inf));
+    blocks::<S>(classes, |off, lanes| {
+        let x = io.load_x(s, base + off, lanes, f32::NEG_INFINITY);
+        vmax = s.max(vmax, x);
+        bad = s.mask_or(bad, s.mask_not(s.lt(x, inf)));
+    });
+    if s.any(bad) {
+        set_row(io, f32::NAN);
+        return Wide::NAN;
+    }
+    let max = s.reduce_max(vmax);
+    let hard_class = match target {
+        RowTarget::Class(t) if H::HARD => Some((t, io.x(base + t))),
+        _ => None,
+    };
+    if max == f32::NEG_INFINITY {
+        return all_masked(s, args, io, base, target);
+    }
+
+    // Pass 2: Σ exp(x_j − max) over the classes below the maximum, and how many reach it.
+    let (vmax, one, zero) = (s.splat(max), s.splat(1.0), s.splat(0.0));
+    let (mut below, mut at_max) = (zero, zero);
+    blocks::<S>(classes, |off, lanes| {
+        let x = io.load_x(s, base + off, lanes, f32::NEG_INFINITY);
+        let e = math::exp(s, s.sub(x, vmax));
+        let is_max = s.eq(x, vmax);
+        below = s.add(below, s.select(is_max, zero, e));
+        at_max = s.add(at_max, s.select(is_max, one, zero));
+        if H::HARD && I::GRAD {
+            // Kept for pass 3: the gradient of class k is −e_k·w_t·g_t/s.
+            io.store_grad(s, base + off, lanes, e);
+        }
+    });
+    let n_max = s.reduce_add(at_max);
+    let st = RowStats::new(max, s.reduce_add(below) + (n_max - 1.0), n_max == 1.0);
+
+    if let Some((t, x_t)) = hard_class {
+        let w = args.weights.of(t);
+        let tt = scalar_terms(focus, x_t, &st);
+        if I::GRAD {
+            // −p_k·w·g_t = e_k·(−w·g_t/s); D folds into the factor unless it is below 1, where
+            // the factor could overflow while the gradient does not.
+            let factor = -crate::math::mul0(w, tt.g) / st.s;
+            let (factor, late) = if d >= 1.0 { (factor / d, 1.0) } else { (factor, d) };
+            let (factor, late) = (s.splat(factor), s.splat(late));
+            blocks::<S>(classes, |off, lanes| {
+                let e = io.load_grad(s, base + off, lanes);
+                io.store_grad(s, base + off, lanes, s.div(s.mul(e, factor), late));
+            });
+            io.set_grad(base + t, crate::math::mul0(w, tt.g * tt.q) / d);
+        }
+        return weighted_loss(w, tt.half_loss);
+    }
+
+    // Target mass spread over the classes: τ_j = (1 − ls)·r_j + ls/C; a class index with
+    // smoothing puts its (1 − ls) on one class, added apart from the vector pass.
+    let keep = 1.0 - args.label_smoothing;
+    let spread = args.label_smoothing / classes as f32;
+    let w_tau = |off: usize, lanes: usize| {
+        let valid = load_at(s, &[1.0; 16], 0, lanes, 0.0);
+        let w = match args.weights {
+            Weights::Uniform(w) => s.mul(valid, s.splat(w)),
+            Weights::PerClass(w) => load_at(s, w, off, lanes, 0.0),
+        };
+        let tau = match target {
+            RowTarget::Probs(r) => s.mul_add(load_at(s, r, off, lanes, 0.0), s.splat(keep), s.splat(spread)),
+            _ => s.splat(spread),
+        };
+        s.mul(w, tau)
+    };
+    let class_part = match target {
+        RowTarget::Class(t) => {
+            let w = args.weights.of(t) * keep;
+            Some((t, w, scalar_terms(focus, io.x(base + t), &st)))
+        }
+        _ => None,
+    };
+
+    // Pass 3: the row's loss and G = Σ_j w_j·τ_j·g_j.
+    let mut loss = s.acc_zero();
+    let mut g_sum = zero;
+    blocks::<S>(classes, |off, lanes| {
+        let x = io.load_x(s, base + off, lanes, f32::NEG_INFINITY);
+        let tm = terms(s, focus, x, &st);
+        let wt = w_tau(off, lanes);
+        // w·τ·loss, 0 where w·τ is (a masked class carries an infinite loss).
+        loss = s.acc_add_product(loss, wt, s.select(s.eq(wt, zero), zero, tm.half_loss));
+        g_sum = s.mul_add(wt, tm.g, g_sum);
+    });
+    let mut row_loss = s.acc_total(loss) * 2.0;
+    let mut g_sum = s.reduce_add(g_sum);
+    if let Some((_, w, tt)) = class_part {
+        row_loss += weighted_loss(w, tt.half_loss);
+        g_sum += crate::math::mul0(w, tt.g);
+    }
+
+    // Pass 4: dloss/dx_k = (w_k·τ_k·g_k − p_k·G) / D.
+    if I::GRAD {
+        let (vg, vd) = (s.splat(g_sum), s.splat(d));
+        blocks::<S>(classes, |off, lanes| {
+            let x = io.load_x(s, base + off, lanes, f32::NEG_INFINITY);
+            let tm = terms(s, focus, x, &st);
+            let g = s.sub(s.mul(w_tau(off, lanes), tm.g), s.mul(tm.p, vg));
+            io.store_grad(s, base + off, lanes, s.div(g, vd));
+        });
+        if let Some((t, w, tt)) = class_part {
+            io.set_grad(base + t, io_grad(io, base + t) + crate::math::mul0(w, tt.g) / d);
+        }
+    }
+    row_loss
+}
+
+/// Reads back one gradient value.
+fn io_grad<I: Io>(io: &I, i: usize) -> f32 {
+    let mut out = [0.0f32; 16];
+    Scalar.store(io.load_grad(Scalar, i, 1), &mut out);
+    out[0]
+}
+
+/// A row whose every logit is −∞: every class is masked, p = 0, g = −1.
+#[cold]
+#[inline(never)]
+fn all_masked<'t, S: Simd, I: Io>(
+    _: S,
+    args: &Args<'_, impl RowTargets<'t>>,
+    io: &mut I,
+    base: usize,
+    target: RowTarget<'t>,
+) -> Wide {
+    let keep = 1.0 - args.label_smoothing;
+    let spread = args.label_smoothing / args.classes as f32;
+    let mut loss = 0.0;
+    for k in 0..args.classes {
+        let tau = match target {
+            RowTarget::Class(t) => spread + if k == t { keep } else { 0.0 },
+            RowTarget::Probs(r) => keep * r[k] + spread,
+            RowTarget::Ignored => 0.0,
+        };
+        let w_tau = args.weights.of(k) * tau;
+        if w_tau > 0.0 {
+            loss = Wide::INFINITY;
+        }
+        io.set_grad(base + k, -w_tau / args.divisor);
+    }
+    loss
+}

@@ -1,0 +1,3 @@
+//! aarch64 backend written with `core::arch`.
+
+pub(crate) mod neon;

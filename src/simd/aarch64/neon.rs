@@ -1,0 +1,160 @@
+//! NEON: four lanes in `v` registers, with fused multiply-add.
+
+use core::arch::aarch64::*;
+
+use crate::simd::Simd;
+use crate::sum::Wide;
+
+/// The NEON backend; a value exists only where the CPU runs NEON (every aarch64 Linux CPU).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Neon(());
+
+impl Neon {
+    /// The token, if this CPU has NEON.
+    #[inline]
+    pub(crate) fn new() -> Option<Neon> {
+        crate::Backend::Neon.is_available().then_some(Neon(()))
+    }
+}
+
+// SAFETY (every `unsafe` block below): a `Neon` value exists only when `Backend::Neon` is
+// available (checked by `Neon::new`); loads and stores go through slices of at least four
+// values, bounds-checked by the slicing.
+impl Simd for Neon {
+    type V = float32x4_t;
+    type M = uint32x4_t;
+    type Acc = [float64x2_t; 2];
+    const LANES: usize = 4;
+
+    #[inline(always)]
+    fn splat(self, x: f32) -> float32x4_t {
+        unsafe { vdupq_n_f32(x) }
+    }
+    #[inline(always)]
+    fn load(self, s: &[f32]) -> float32x4_t {
+        let s = &s[..4];
+        unsafe { vld1q_f32(s.as_ptr()) }
+    }
+    #[inline(always)]
+    fn store(self, v: float32x4_t, s: &mut [f32]) {
+        let s = &mut s[..4];
+        unsafe { vst1q_f32(s.as_mut_ptr(), v) }
+    }
+    #[inline(always)]
+    fn add(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
+        unsafe { vaddq_f32(a, b) }
+    }
+    #[inline(always)]
+    fn sub(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
+        unsafe { vsubq_f32(a, b) }
+    }
+    #[inline(always)]
+    fn mul(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
+        unsafe { vmulq_f32(a, b) }
+    }
+    #[inline(always)]
+    fn div(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
+        unsafe { vdivq_f32(a, b) }
+    }
+    #[inline(always)]
+    fn mul_add(self, a: float32x4_t, b: float32x4_t, c: float32x4_t) -> float32x4_t {
+        unsafe { vfmaq_f32(c, a, b) }
+    }
+    #[inline(always)]
+    fn max(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
+        unsafe { vmaxnmq_f32(a, b) }
+    }
+    #[inline(always)]
+    fn abs(self, a: float32x4_t) -> float32x4_t {
+        unsafe { vabsq_f32(a) }
+    }
+    #[inline(always)]
+    fn neg(self, a: float32x4_t) -> float32x4_t {
+        unsafe { vnegq_f32(a) }
+    }
+    #[inline(always)]
+    fn lt(self, a: float32x4_t, b: float32x4_t) -> uint32x4_t {
+        unsafe { vcltq_f32(a, b) }
+    }
+    #[inline(always)]
+    fn le(self, a: float32x4_t, b: float32x4_t) -> uint32x4_t {
+        unsafe { vcleq_f32(a, b) }
+    }
+    #[inline(always)]
+    fn eq(self, a: float32x4_t, b: float32x4_t) -> uint32x4_t {
+        unsafe { vceqq_f32(a, b) }
+    }
+    #[inline(always)]
+    fn mask_and(self, a: uint32x4_t, b: uint32x4_t) -> uint32x4_t {
+        unsafe { vandq_u32(a, b) }
+    }
+    #[inline(always)]
+    fn mask_or(self, a: uint32x4_t, b: uint32x4_t) -> uint32x4_t {
+        unsafe { vorrq_u32(a, b) }
+    }
+    #[inline(always)]
+    fn mask_not(self, a: uint32x4_t) -> uint32x4_t {
+        unsafe { vmvnq_u32(a) }
+    }
+    #[inline(always)]
+    fn mask_xor(self, a: uint32x4_t, b: uint32x4_t) -> uint32x4_t {
+        unsafe { veorq_u32(a, b) }
+    }
+    #[inline(always)]
+    fn select(self, m: uint32x4_t, a: float32x4_t, b: float32x4_t) -> float32x4_t {
+        unsafe { vbslq_f32(m, a, b) }
+    }
+    #[inline(always)]
+    fn any(self, m: uint32x4_t) -> bool {
+        unsafe { vmaxvq_u32(m) != 0 }
+    }
+    #[inline(always)]
+    fn round(self, a: float32x4_t) -> float32x4_t {
+        unsafe { vrndnq_f32(a) }
+    }
+    #[inline(always)]
+    fn frexp(self, x: float32x4_t) -> (float32x4_t, float32x4_t) {
+        unsafe {
+            let bits = vreinterpretq_u32_f32(x);
+            let k = vcvtq_f32_u32(vshrq_n_u32::<23>(bits));
+            let f = vorrq_u32(vandq_u32(bits, vdupq_n_u32(0x007f_ffff)), vdupq_n_u32(0x3f80_0000));
+            (vreinterpretq_f32_u32(f), vsubq_f32(k, vdupq_n_f32(127.0)))
+        }
+    }
+    #[inline(always)]
+    fn pow2(self, n: float32x4_t) -> float32x4_t {
+        unsafe {
+            let e = vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127));
+            vreinterpretq_f32_s32(vshlq_n_s32::<23>(e))
+        }
+    }
+    #[inline(always)]
+    fn reduce_add(self, a: float32x4_t) -> f32 {
+        unsafe { vaddvq_f32(a) }
+    }
+    #[inline(always)]
+    fn reduce_max(self, a: float32x4_t) -> f32 {
+        unsafe { vmaxnmvq_f32(a) }
+    }
+    #[inline(always)]
+    fn acc_zero(self) -> [float64x2_t; 2] {
+        unsafe { [vdupq_n_f64(0.0); 2] }
+    }
+    #[inline(always)]
+    fn acc_add(self, acc: [float64x2_t; 2], v: float32x4_t) -> [float64x2_t; 2] {
+        unsafe { [vaddq_f64(acc[0], vcvt_f64_f32(vget_low_f32(v))), vaddq_f64(acc[1], vcvt_high_f64_f32(v))] }
+    }
+    #[inline(always)]
+    fn acc_add_product(self, acc: [float64x2_t; 2], a: float32x4_t, b: float32x4_t) -> [float64x2_t; 2] {
+        unsafe {
+            [
+                vfmaq_f64(acc[0], vcvt_f64_f32(vget_low_f32(a)), vcvt_f64_f32(vget_low_f32(b))),
+                vfmaq_f64(acc[1], vcvt_high_f64_f32(a), vcvt_high_f64_f32(b)),
+            ]
+        }
+    }
+    #[inline(always)]
+    fn acc_total(self, acc: [float64x2_t; 2]) -> Wide {
+        unsafe { vaddvq_f64(vaddq_f64(acc[0], acc[1])) }
+    }
+}

@@ -1,0 +1,88 @@
+//! Lanes: the one trait every backend implements, and nothing else.
+//!
+//! The kernels (`crate::kernel`) and the vector math (`math`) are written once against
+//! [`Simd`]; a backend only supplies lane operations. Every method is `#[inline(always)]` and
+//! carries no `#[target_feature]`: a thin `#[target_feature]` wrapper per backend instantiates a
+//! kernel, and the compiler emits the wide instructions inside it. A backend value is a token:
+//! it can only be made where its instructions can run, so safe code cannot reach an unsupported
+//! path.
+
+pub(crate) mod math;
+pub(crate) mod portable;
+pub(crate) mod scalar;
+
+#[cfg(target_arch = "aarch64")]
+pub(crate) mod aarch64;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod x86_64;
+
+/// Lane operations over float32 vectors `V` and their masks `M`.
+///
+/// Arithmetic is IEEE float32 per lane. `mul_add` is fused where the backend has FMA and is
+/// `a·b + c` with two roundings elsewhere: every algorithm here is exact enough either way.
+pub(crate) trait Simd: Copy {
+    /// Float32 lanes.
+    type V: Copy;
+    /// A lane mask.
+    type M: Copy;
+    /// The loss accumulator (float64 lanes where the hardware has them).
+    type Acc: Copy;
+    /// Lanes per vector.
+    const LANES: usize;
+
+    fn splat(self, x: f32) -> Self::V;
+    /// The first `LANES` values of `s` (`s.len() >= LANES`).
+    fn load(self, s: &[f32]) -> Self::V;
+    /// Writes the lanes to the first `LANES` values of `s` (`s.len() >= LANES`).
+    fn store(self, v: Self::V, s: &mut [f32]);
+
+    fn add(self, a: Self::V, b: Self::V) -> Self::V;
+    fn sub(self, a: Self::V, b: Self::V) -> Self::V;
+    fn mul(self, a: Self::V, b: Self::V) -> Self::V;
+    fn div(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `a·b + c`.
+    fn mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    fn max(self, a: Self::V, b: Self::V) -> Self::V;
+    fn abs(self, a: Self::V) -> Self::V;
+    fn neg(self, a: Self::V) -> Self::V;
+
+    fn lt(self, a: Self::V, b: Self::V) -> Self::M;
+    fn le(self, a: Self::V, b: Self::V) -> Self::M;
+    fn eq(self, a: Self::V, b: Self::V) -> Self::M;
+    /// NaN in either lane is false, as for IEEE comparisons.
+    fn mask_and(self, a: Self::M, b: Self::M) -> Self::M;
+    fn mask_or(self, a: Self::M, b: Self::M) -> Self::M;
+    fn mask_not(self, a: Self::M) -> Self::M;
+    /// Lanes where exactly one of `a`, `b` holds.
+    fn mask_xor(self, a: Self::M, b: Self::M) -> Self::M;
+    /// `m ? a : b` per lane.
+    fn select(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V;
+    fn any(self, m: Self::M) -> bool;
+
+    /// Rounds to the nearest integer (ties to even); lanes must lie within ±2^22.
+    fn round(self, a: Self::V) -> Self::V;
+    /// `(f, k)` with `x = f · 2^k`, `f` in [1, 2) and `k` a whole number, for positive normal `x`.
+    fn frexp(self, x: Self::V) -> (Self::V, Self::V);
+    /// `2^n` for whole numbers `n` in [−126, 127] (built from the exponent bits).
+    fn pow2(self, n: Self::V) -> Self::V;
+    /// `a · 2^n` for whole numbers `n` in [−150, 127] and `a` in [1/2, 2], rounded once (also
+    /// into the subnormals): `2^n` is applied as `2^max(n, −126) · 2^(n − max(n, −126))`.
+    #[inline(always)]
+    fn scale_by_pow2(self, a: Self::V, n: Self::V) -> Self::V {
+        let n1 = self.max(n, self.splat(-126.0));
+        let n2 = self.sub(n, n1);
+        self.mul(self.mul(a, self.pow2(n1)), self.pow2(n2))
+    }
+
+    /// The sum of the lanes, in a fixed order.
+    fn reduce_add(self, a: Self::V) -> f32;
+    /// The largest lane (the kernels never pass NaN).
+    fn reduce_max(self, a: Self::V) -> f32;
+
+    fn acc_zero(self) -> Self::Acc;
+    fn acc_add(self, acc: Self::Acc, v: Self::V) -> Self::Acc;
+    /// Adds `a·b`, multiplied in the accumulator's width (so it cannot overflow float32 first).
+    fn acc_add_product(self, acc: Self::Acc, a: Self::V, b: Self::V) -> Self::Acc;
+    /// The accumulated total, in a fixed order.
+    fn acc_total(self, acc: Self::Acc) -> crate::sum::Wide;
+}

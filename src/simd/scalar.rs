@@ -1,0 +1,149 @@
+//! One lane of plain float32: the microcontroller backend, and the yardstick for the others.
+//!
+//! No FMA is assumed (`mul_add` rounds twice); the algorithms in `math` are written to stay
+//! exact enough without it.
+
+use super::Simd;
+use crate::sum::{Accumulate, Accumulator, Wide};
+
+/// The one-lane backend. Always available.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Scalar;
+
+impl Simd for Scalar {
+    type V = f32;
+    type M = bool;
+    type Acc = Accumulator;
+    const LANES: usize = 1;
+
+    #[inline(always)]
+    fn splat(self, x: f32) -> f32 {
+        x
+    }
+    #[inline(always)]
+    fn load(self, s: &[f32]) -> f32 {
+        s[0]
+    }
+    #[inline(always)]
+    fn store(self, v: f32, s: &mut [f32]) {
+        s[0] = v;
+    }
+    #[inline(always)]
+    fn add(self, a: f32, b: f32) -> f32 {
+        a + b
+    }
+    #[inline(always)]
+    fn sub(self, a: f32, b: f32) -> f32 {
+        a - b
+    }
+    #[inline(always)]
+    fn mul(self, a: f32, b: f32) -> f32 {
+        a * b
+    }
+    #[inline(always)]
+    fn div(self, a: f32, b: f32) -> f32 {
+        a / b
+    }
+    #[inline(always)]
+    fn mul_add(self, a: f32, b: f32, c: f32) -> f32 {
+        a * b + c
+    }
+    #[inline(always)]
+    fn max(self, a: f32, b: f32) -> f32 {
+        if a > b {
+            a
+        } else {
+            b
+        }
+    }
+    #[inline(always)]
+    fn abs(self, a: f32) -> f32 {
+        f32::from_bits(a.to_bits() & 0x7fff_ffff)
+    }
+    #[inline(always)]
+    fn neg(self, a: f32) -> f32 {
+        -a
+    }
+    #[inline(always)]
+    fn lt(self, a: f32, b: f32) -> bool {
+        a < b
+    }
+    #[inline(always)]
+    fn le(self, a: f32, b: f32) -> bool {
+        a <= b
+    }
+    #[inline(always)]
+    fn eq(self, a: f32, b: f32) -> bool {
+        a == b
+    }
+    #[inline(always)]
+    fn mask_and(self, a: bool, b: bool) -> bool {
+        a & b
+    }
+    #[inline(always)]
+    fn mask_or(self, a: bool, b: bool) -> bool {
+        a | b
+    }
+    #[inline(always)]
+    fn mask_not(self, a: bool) -> bool {
+        !a
+    }
+    #[inline(always)]
+    fn mask_xor(self, a: bool, b: bool) -> bool {
+        a ^ b
+    }
+    #[inline(always)]
+    fn select(self, m: bool, a: f32, b: f32) -> f32 {
+        if m {
+            a
+        } else {
+            b
+        }
+    }
+    #[inline(always)]
+    fn any(self, m: bool) -> bool {
+        m
+    }
+    #[inline(always)]
+    fn round(self, a: f32) -> f32 {
+        // Adding 1.5·2^23 pushes the fraction out of the mantissa, rounding to nearest even.
+        const MAGIC: f32 = 12_582_912.0;
+        (a + MAGIC) - MAGIC
+    }
+    #[inline(always)]
+    fn frexp(self, x: f32) -> (f32, f32) {
+        let bits = x.to_bits();
+        let k = ((bits >> 23) & 0xff) as i32 - 127;
+        (f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000), k as f32)
+    }
+    #[inline(always)]
+    fn pow2(self, n: f32) -> f32 {
+        f32::from_bits((((n as i32) + 127) as u32) << 23)
+    }
+    #[inline(always)]
+    fn reduce_add(self, a: f32) -> f32 {
+        a
+    }
+    #[inline(always)]
+    fn reduce_max(self, a: f32) -> f32 {
+        a
+    }
+    #[inline(always)]
+    fn acc_zero(self) -> Accumulator {
+        Accumulator::default()
+    }
+    #[inline(always)]
+    fn acc_add(self, mut acc: Accumulator, v: f32) -> Accumulator {
+        acc.add(Wide::from(v));
+        acc
+    }
+    #[inline(always)]
+    fn acc_add_product(self, mut acc: Accumulator, a: f32, b: f32) -> Accumulator {
+        acc.add(Wide::from(a) * Wide::from(b));
+        acc
+    }
+    #[inline(always)]
+    fn acc_total(self, acc: Accumulator) -> Wide {
+        acc.total()
+    }
+}

@@ -1,0 +1,162 @@
+//! AVX-512F: sixteen lanes in `zmm` registers, masks in `k` registers.
+
+use core::arch::x86_64::*;
+
+use crate::simd::Simd;
+use crate::sum::Wide;
+
+/// The AVX-512 backend; a value exists only where the CPU runs AVX-512F (and AVX2+FMA).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Avx512(());
+
+impl Avx512 {
+    /// The token, if this CPU has AVX-512F.
+    #[inline]
+    pub(crate) fn new() -> Option<Avx512> {
+        crate::Backend::Avx512.is_available().then_some(Avx512(()))
+    }
+}
+
+// SAFETY (every `unsafe` block below): an `Avx512` value exists only when `Backend::Avx512` is
+// available, i.e. the CPU supports AVX-512F (checked by `Avx512::new`); loads and stores go
+// through slices of at least sixteen values, bounds-checked by the slicing.
+impl Simd for Avx512 {
+    type V = __m512;
+    type M = __mmask16;
+    type Acc = [__m512d; 2];
+    const LANES: usize = 16;
+
+    #[inline(always)]
+    fn splat(self, x: f32) -> __m512 {
+        unsafe { _mm512_set1_ps(x) }
+    }
+    #[inline(always)]
+    fn load(self, s: &[f32]) -> __m512 {
+        let s = &s[..16];
+        unsafe { _mm512_loadu_ps(s.as_ptr()) }
+    }
+    #[inline(always)]
+    fn store(self, v: __m512, s: &mut [f32]) {
+        let s = &mut s[..16];
+        unsafe { _mm512_storeu_ps(s.as_mut_ptr(), v) }
+    }
+    #[inline(always)]
+    fn add(self, a: __m512, b: __m512) -> __m512 {
+        unsafe { _mm512_add_ps(a, b) }
+    }
+    #[inline(always)]
+    fn sub(self, a: __m512, b: __m512) -> __m512 {
+        unsafe { _mm512_sub_ps(a, b) }
+    }
+    #[inline(always)]
+    fn mul(self, a: __m512, b: __m512) -> __m512 {
+        unsafe { _mm512_mul_ps(a, b) }
+    }
+    #[inline(always)]
+    fn div(self, a: __m512, b: __m512) -> __m512 {
+        unsafe { _mm512_div_ps(a, b) }
+    }
+    #[inline(always)]
+    fn mul_add(self, a: __m512, b: __m512, c: __m512) -> __m512 {
+        unsafe { _mm512_fmadd_ps(a, b, c) }
+    }
+    #[inline(always)]
+    fn max(self, a: __m512, b: __m512) -> __m512 {
+        unsafe { _mm512_max_ps(a, b) }
+    }
+    #[inline(always)]
+    fn abs(self, a: __m512) -> __m512 {
+        unsafe { _mm512_abs_ps(a) }
+    }
+    #[inline(always)]
+    fn neg(self, a: __m512) -> __m512 {
+        unsafe { _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(a), _mm512_set1_epi32(i32::MIN))) }
+    }
+    #[inline(always)]
+    fn lt(self, a: __m512, b: __m512) -> __mmask16 {
+        unsafe { _mm512_cmp_ps_mask::<_CMP_LT_OQ>(a, b) }
+    }
+    #[inline(always)]
+    fn le(self, a: __m512, b: __m512) -> __mmask16 {
+        unsafe { _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a, b) }
+    }
+    #[inline(always)]
+    fn eq(self, a: __m512, b: __m512) -> __mmask16 {
+        unsafe { _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(a, b) }
+    }
+    #[inline(always)]
+    fn mask_and(self, a: __mmask16, b: __mmask16) -> __mmask16 {
+        a & b
+    }
+    #[inline(always)]
+    fn mask_or(self, a: __mmask16, b: __mmask16) -> __mmask16 {
+        a | b
+    }
+    #[inline(always)]
+    fn mask_not(self, a: __mmask16) -> __mmask16 {
+        !a
+    }
+    #[inline(always)]
+    fn mask_xor(self, a: __mmask16, b: __mmask16) -> __mmask16 {
+        a ^ b
+    }
+    #[inline(always)]
+    fn select(self, m: __mmask16, a: __m512, b: __m512) -> __m512 {
+        unsafe { _mm512_mask_blend_ps(m, b, a) }
+    }
+    #[inline(always)]
+    fn any(self, m: __mmask16) -> bool {
+        m != 0
+    }
+    #[inline(always)]
+    fn round(self, a: __m512) -> __m512 {
+        unsafe { _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(a) }
+    }
+    #[inline(always)]
+    fn frexp(self, x: __m512) -> (__m512, __m512) {
+        unsafe { (_mm512_getmant_ps::<_MM_MANT_NORM_1_2, _MM_MANT_SIGN_SRC>(x), _mm512_getexp_ps(x)) }
+    }
+    #[inline(always)]
+    fn pow2(self, n: __m512) -> __m512 {
+        unsafe { _mm512_scalef_ps(_mm512_set1_ps(1.0), n) }
+    }
+    /// `vscalefps` scales with one rounding, subnormal results included.
+    #[inline(always)]
+    fn scale_by_pow2(self, a: __m512, n: __m512) -> __m512 {
+        unsafe { _mm512_scalef_ps(a, n) }
+    }
+    #[inline(always)]
+    fn reduce_add(self, a: __m512) -> f32 {
+        unsafe { _mm512_reduce_add_ps(a) }
+    }
+    #[inline(always)]
+    fn reduce_max(self, a: __m512) -> f32 {
+        unsafe { _mm512_reduce_max_ps(a) }
+    }
+    #[inline(always)]
+    fn acc_zero(self) -> [__m512d; 2] {
+        unsafe { [_mm512_setzero_pd(); 2] }
+    }
+    #[inline(always)]
+    fn acc_add(self, acc: [__m512d; 2], v: __m512) -> [__m512d; 2] {
+        unsafe {
+            let lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+            let hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v))));
+            [_mm512_add_pd(acc[0], lo), _mm512_add_pd(acc[1], hi)]
+        }
+    }
+    #[inline(always)]
+    fn acc_add_product(self, acc: [__m512d; 2], a: __m512, b: __m512) -> [__m512d; 2] {
+        unsafe {
+            let lo = |v: __m512| _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+            let hi = |v: __m512| {
+                _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v))))
+            };
+            [_mm512_fmadd_pd(lo(a), lo(b), acc[0]), _mm512_fmadd_pd(hi(a), hi(b), acc[1])]
+        }
+    }
+    #[inline(always)]
+    fn acc_total(self, acc: [__m512d; 2]) -> Wide {
+        unsafe { _mm512_reduce_add_pd(_mm512_add_pd(acc[0], acc[1])) }
+    }
+}

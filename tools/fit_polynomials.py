@@ -1,0 +1,96 @@
+"""Fits the float32 polynomials of src/simd/math.rs (minimax in relative error, by Remez).
+
+Run: python3 tools/fit_polynomials.py   (needs mpmath only)
+
+Each fit prints its coefficients (rounded to float32, as used) and the maximum relative error of
+the polynomial itself in exact arithmetic, measured on a dense grid; the float32 evaluation adds
+its roundings on top, which the tests in src/simd/math.rs measure.
+"""
+import mpmath as mp
+import struct
+
+mp.mp.dps = 50
+
+
+def f32(x):
+    return struct.unpack("f", struct.pack("f", float(x)))[0]
+
+
+def remez(target, basis, lo, hi, weight, iters=30):
+    """Minimax fit of target(x) ~ sum c_k basis_k(x) with relative weight on [lo, hi]."""
+    n = len(basis)
+    # Chebyshev extrema as the first reference.
+    xs = [mp.mpf(lo + hi) / 2 + mp.mpf(hi - lo) / 2 * mp.cos(mp.pi * i / n) for i in range(n + 1)]
+    xs.sort()
+    for _ in range(iters):
+        # Solve sum c_k b_k(x_i) + (-1)^i E / w(x_i) = t(x_i).
+        A = mp.matrix(n + 1, n + 1)
+        b = mp.matrix(n + 1, 1)
+        for i, x in enumerate(xs):
+            for k in range(n):
+                A[i, k] = basis[k](x)
+            A[i, n] = (-1) ** i / weight(x)
+            b[i] = target(x)
+        sol = mp.lu_solve(A, b)
+        c = [sol[k] for k in range(n)]
+        err = lambda x: (sum(ck * bk(x) for ck, bk in zip(c, basis)) - target(x)) * weight(x)
+        # New reference: extrema of the error between sign changes.
+        grid = [lo + (hi - lo) * mp.mpf(i) / 4000 for i in range(4001)]
+        vals = [err(x) for x in grid]
+        ext = []
+        seg = [0]
+        for i in range(1, len(grid)):
+            if (vals[i] > 0) != (vals[seg[-1]] > 0):
+                ext.append(max(seg, key=lambda j: abs(vals[j])))
+                seg = [i]
+            else:
+                seg.append(i)
+        ext.append(max(seg, key=lambda j: abs(vals[j])))
+        if len(ext) < n + 1:
+            break
+        while len(ext) > n + 1:
+            # Drop the smaller end.
+            if abs(vals[ext[0]]) < abs(vals[ext[-1]]):
+                ext.pop(0)
+            else:
+                ext.pop()
+        xs = [grid[j] for j in ext]
+    return c
+
+
+def max_rel(poly, target, lo, hi, n=20000):
+    worst = 0
+    for i in range(n + 1):
+        x = lo + (hi - lo) * mp.mpf(i) / n
+        t = target(x)
+        if t != 0:
+            worst = max(worst, abs((poly(x) - t) / t))
+    return worst
+
+
+def show(name, coeffs):
+    print(name)
+    for c in coeffs:
+        print(f"    {f32(c)!r:>18},  // {mp.nstr(c, 20)}")
+
+
+# exp(r) = 1 + r + r^2 * P(r) on |r| <= ln2/2 (after Cody-Waite reduction).
+half_ln2 = mp.log(2) / 2
+deg = 5
+basis = [(lambda k: (lambda r: r ** (k + 2)))(k) for k in range(deg)]
+c = remez(lambda r: mp.exp(r) - 1 - r, basis, -half_ln2, half_ln2, lambda r: 1 / mp.exp(r))
+show("exp: coefficients of r^2 .. r^%d" % (deg + 1), c)
+cf = [mp.mpf(f32(x)) for x in c]
+p = lambda r: 1 + r + sum(ck * r ** (k + 2) for k, ck in enumerate(cf))
+print("    max relative error (float32 coefficients):", mp.nstr(max_rel(p, mp.exp, -half_ln2, half_ln2), 3))
+
+# log(1 + s) = s - s^2/2 + s^3 * Q(s) on [sqrt(1/2) - 1, sqrt(2) - 1].
+lo, hi = mp.sqrt(0.5) - 1, mp.sqrt(2) - 1
+for deg in (7, 8):
+    basis = [(lambda k: (lambda s: s ** (k + 3)))(k) for k in range(deg)]
+    target = lambda s: mp.log1p(s) - s + s * s / 2
+    c = remez(target, basis, lo, hi, lambda s: 1 / abs(mp.log1p(s)) if s != 0 else mp.mpf(1e30))
+    show("log1p: coefficients of s^3 .. s^%d" % (deg + 2), c)
+    cf = [mp.mpf(f32(x)) for x in c]
+    p = lambda s: s - s * s / 2 + sum(ck * s ** (k + 3) for k, ck in enumerate(cf))
+    print("    max relative error (float32 coefficients):", mp.nstr(max_rel(p, mp.log1p, lo, hi), 3))
