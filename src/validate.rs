@@ -100,13 +100,23 @@ fn rows_of(logits: usize, targets: usize, classes: usize) -> Result<usize, Error
 }
 
 /// Each value must be a finite number in [0, 1]; returns whether all are exactly 0 or 1.
+///
+/// Written without an early exit inside a chunk, so that it vectorises: it costs a fraction of
+/// the kernel, which the hard-target form then repays.
 fn check_unit_targets(targets: &[f32]) -> Result<bool, Error> {
-    let mut hard = true;
-    for (index, &y) in targets.iter().enumerate() {
-        if !(0.0..=1.0).contains(&y) {
-            return Err(Error::Target { index });
+    let (mut valid, mut hard) = (true, true);
+    for chunk in targets.chunks(256) {
+        for &y in chunk {
+            valid &= (y >= 0.0) & (y <= 1.0);
+            hard &= (y == 0.0) | (y == 1.0);
         }
-        hard &= y == 0.0 || y == 1.0;
+        if !valid {
+            break;
+        }
+    }
+    if !valid {
+        let index = targets.iter().position(|y| !(0.0..=1.0).contains(y)).unwrap_or(0);
+        return Err(Error::Target { index });
     }
     Ok(hard)
 }
