@@ -101,24 +101,40 @@ fn rows_of(logits: usize, targets: usize, classes: usize) -> Result<usize, Error
 
 /// Each value must be a finite number in [0, 1]; returns whether all are exactly 0 or 1.
 ///
-/// Written without an early exit inside a chunk, so that it vectorises: it costs a fraction of
-/// the kernel, which the hard-target form then repays.
-fn check_unit_targets(targets: &[f32]) -> Result<bool, Error> {
-    let (mut valid, mut hard) = (true, true);
-    for chunk in targets.chunks(256) {
+/// On the bit patterns, so that it vectorises without an early exit inside a chunk: a float32 is
+/// in [0, 1] exactly when its bits are at most those of 1.0 or it is −0, and it is 0 or 1 when
+/// its bits without the sign are 0 or its bits are those of 1.0.
+#[inline(always)]
+fn unit_targets(targets: &[f32]) -> Result<bool, Error> {
+    const ONE: u32 = 0x3f80_0000;
+    const NEG_ZERO: u32 = 0x8000_0000;
+    let (mut invalid, mut soft) = (0u32, 0u32);
+    for chunk in targets.chunks(1024) {
         for &y in chunk {
-            valid &= (y >= 0.0) & (y <= 1.0);
-            hard &= (y == 0.0) | (y == 1.0);
+            let b = y.to_bits();
+            invalid |= ((b > ONE) & (b != NEG_ZERO)) as u32;
+            soft |= ((b & !NEG_ZERO != 0) & (b != ONE)) as u32;
         }
-        if !valid {
-            break;
+        if invalid != 0 {
+            let index = targets.iter().position(|y| !(0.0..=1.0).contains(y)).unwrap_or(0);
+            return Err(Error::Target { index });
         }
     }
-    if !valid {
-        let index = targets.iter().position(|y| !(0.0..=1.0).contains(y)).unwrap_or(0);
-        return Err(Error::Target { index });
+    Ok(soft == 0)
+}
+
+/// [`unit_targets`], compiled for AVX2 where the CPU has it (twice the lanes of SSE2).
+fn check_unit_targets(targets: &[f32]) -> Result<bool, Error> {
+    #[cfg(target_arch = "x86_64")]
+    if crate::Backend::Avx2.is_available() {
+        #[target_feature(enable = "avx2")]
+        fn avx2(targets: &[f32]) -> Result<bool, Error> {
+            unit_targets(targets)
+        }
+        // SAFETY: the CPU runs AVX2 (checked just above).
+        return unsafe { avx2(targets) };
     }
-    Ok(hard)
+    unit_targets(targets)
 }
 
 /// Binary and multi-label: `targets` in [0, 1], one per logit.

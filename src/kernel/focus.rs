@@ -10,8 +10,13 @@ use crate::simd::{math, Simd};
 pub(crate) trait Focus: Copy {
     /// γ.
     fn gamma(self) -> f32;
-    /// `m^γ` for `m` in [0, 1], given a closure for `ln m` (used only by non-integer γ).
-    fn pow<S: Simd>(self, s: S, m: S::V, ln_m: impl FnOnce() -> S::V) -> S::V;
+    /// Whether [`pow`](Focus::pow) reads `ln m` (only non-integer γ does).
+    fn needs_ln(self) -> bool {
+        false
+    }
+    /// `m^γ` for `m` in [0, 1], given `ln m` where [`needs_ln`](Focus::needs_ln) says so (any
+    /// value otherwise). No closure here: closures lose the caller's `#[target_feature]`.
+    fn pow<S: Simd>(self, s: S, m: S::V, ln_m: S::V) -> S::V;
 }
 
 /// γ = 0: `m^0 = 1`.
@@ -30,7 +35,7 @@ impl Focus for Zero {
         0.0
     }
     #[inline(always)]
-    fn pow<S: Simd>(self, s: S, _: S::V, _: impl FnOnce() -> S::V) -> S::V {
+    fn pow<S: Simd>(self, s: S, _: S::V, _: S::V) -> S::V {
         s.splat(1.0)
     }
 }
@@ -41,7 +46,7 @@ impl Focus for One {
         1.0
     }
     #[inline(always)]
-    fn pow<S: Simd>(self, _: S, m: S::V, _: impl FnOnce() -> S::V) -> S::V {
+    fn pow<S: Simd>(self, _: S, m: S::V, _: S::V) -> S::V {
         m
     }
 }
@@ -52,7 +57,7 @@ impl Focus for Two {
         2.0
     }
     #[inline(always)]
-    fn pow<S: Simd>(self, s: S, m: S::V, _: impl FnOnce() -> S::V) -> S::V {
+    fn pow<S: Simd>(self, s: S, m: S::V, _: S::V) -> S::V {
         s.mul(m, m)
     }
 }
@@ -63,7 +68,11 @@ impl Focus for Dynamic {
         Dynamic::gamma(self)
     }
     #[inline(always)]
-    fn pow<S: Simd>(self, s: S, m: S::V, ln_m: impl FnOnce() -> S::V) -> S::V {
+    fn needs_ln(self) -> bool {
+        matches!(self, Dynamic::Real(_))
+    }
+    #[inline(always)]
+    fn pow<S: Simd>(self, s: S, m: S::V, ln_m: S::V) -> S::V {
         match self {
             Dynamic::Zero => s.splat(1.0),
             Dynamic::Int(mut n) => {
@@ -77,7 +86,7 @@ impl Focus for Dynamic {
                 }
                 acc
             }
-            Dynamic::Real(gamma) => math::pow_from_ln(s, gamma, ln_m()),
+            Dynamic::Real(gamma) => math::pow_from_ln(s, gamma, ln_m),
         }
     }
 }

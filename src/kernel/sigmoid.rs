@@ -59,68 +59,122 @@ pub(crate) fn run<S: Simd, F: Focus, H: TargetForm, I: Io>(
     // D folds into the weights unless it is below 1, where α/D could overflow while the
     // gradient does not: then each gradient is divided at the end.
     let (d, late) = if args.divisor >= 1.0 { (args.divisor, None) } else { (1.0, Some(args.divisor)) };
-    let mut span = |base: usize, len: usize, class_alpha: Option<&[f32]>| {
-        let uniform = |a: f32| BlockWeights {
-            loss1: s.splat(a),
-            loss0: s.splat(1.0 - a),
-            grad1: s.splat(a / d),
-            grad0: s.splat((1.0 - a) / d),
-        };
-        let fixed = match args.weights {
-            Weights::None => BlockWeights {
-                loss1: s.splat(1.0),
-                loss0: s.splat(1.0),
-                grad1: s.splat(1.0 / d),
-                grad0: s.splat(1.0 / d),
-            },
-            Weights::Scalar(a) => uniform(a),
-            Weights::PerClass(_) => uniform(0.0),
-        };
-        let mut off = 0;
-        while off < len {
-            let lanes = S::LANES.min(len - off);
-            let w = match class_alpha {
-                Some(ca) => {
-                    let a = load_at(s, ca, off, lanes, 0.0);
-                    let not_a = s.sub(s.splat(1.0), a);
-                    let dv = s.splat(d);
-                    BlockWeights { loss1: a, loss0: not_a, grad1: s.div(a, dv), grad0: s.div(not_a, dv) }
-                }
-                None => fixed,
-            };
-            let i = base + off;
-            let x = io.load_x(s, i, lanes, 0.0);
-            let y = load_at(s, args.targets, i, lanes, 0.0);
-            let (mut loss, mut grad) = if H::HARD {
-                hard_block(s, focus, x, y, w)
-            } else {
-                soft_block(s, focus, x, y, args.label_smoothing, w)
-            };
-            let finite = s.le(s.abs(x), s.splat(f32::MAX));
-            if s.any(s.mask_not(finite)) || lanes < S::LANES {
-                (loss, grad) =
-                    fix_lanes(s, focus, args, io, i, lanes, loss, grad, class_alpha.map(|ca| &ca[off..]));
-            }
-            acc = s.acc_add(acc, loss);
-            if let Some(losses) = losses.as_deref_mut() {
-                store_at(s, loss, losses, i, lanes);
-            }
-            if let Some(late) = late {
-                grad = s.div(grad, s.splat(late));
-            }
-            io.store_grad(s, i, lanes, grad);
-            off += lanes;
-        }
+    let fixed = match args.weights {
+        Weights::None => BlockWeights {
+            loss1: s.splat(1.0),
+            loss0: s.splat(1.0),
+            grad1: s.splat(1.0 / d),
+            grad0: s.splat(1.0 / d),
+        },
+        Weights::Scalar(a) => uniform(s, a, d),
+        Weights::PerClass(_) => uniform(s, 0.0, d),
     };
-    match args.weights {
-        Weights::PerClass(class_alpha) => {
-            for row in 0..n / args.classes.max(1) {
-                span(row * args.classes, args.classes, Some(class_alpha));
+    // Spans that share their weights' layout: the whole batch, or (per-class α) one row each.
+    let (span_len, class_alpha) = match args.weights {
+        Weights::PerClass(class_alpha) => (args.classes, Some(class_alpha)),
+        _ => (n, None),
+    };
+    // No closures below: a closure does not inherit the `#[target_feature]` of the wrapper that
+    // instantiates this kernel, and every intrinsic inside it would become a call.
+    let mut base = 0;
+    while base < n {
+        let mut off = 0;
+        while off < span_len {
+            let lanes = S::LANES.min(span_len - off);
+            let at = [off, off + S::LANES, off + 2 * S::LANES, off + 3 * S::LANES];
+            macro_rules! block_at {
+                ($k:expr, $lanes:expr) => {{
+                    let w = weights_at(s, class_alpha, fixed, d, at[$k], $lanes);
+                    let ca = match class_alpha {
+                        Some(ca) => Some(&ca[at[$k]..]),
+                        None => None,
+                    };
+                    block::<S, F, H, I>(s, focus, args, io, base + at[$k], $lanes, w, ca)
+                }};
             }
+            // Four full blocks at a time where they fit: four independent chains in flight.
+            let (out, blocks) = if span_len - off >= 4 * S::LANES {
+                let l = S::LANES;
+                ([block_at!(0, l), block_at!(1, l), block_at!(2, l), block_at!(3, l)], 4)
+            } else {
+                let zero = (s.splat(0.0), s.splat(0.0));
+                ([block_at!(0, lanes), zero, zero, zero], 1)
+            };
+            for (k, &(loss, mut grad)) in out.iter().enumerate().take(blocks) {
+                let i = base + at[k];
+                acc = s.acc_add(acc, loss);
+                if let Some(losses) = losses.as_deref_mut() {
+                    store_at(s, loss, losses, i, lanes);
+                }
+                if let Some(late) = late {
+                    grad = s.div(grad, s.splat(late));
+                }
+                io.store_grad(s, i, lanes, grad);
+            }
+            off += blocks * lanes;
         }
-        _ => span(0, n, None),
+        base += span_len.max(1);
     }
     s.acc_total(acc)
+}
+
+/// The same α for every element.
+#[inline(always)]
+fn uniform<S: Simd>(s: S, a: f32, d: f32) -> BlockWeights<S::V> {
+    BlockWeights {
+        loss1: s.splat(a),
+        loss0: s.splat(1.0 - a),
+        grad1: s.splat(a / d),
+        grad0: s.splat((1.0 - a) / d),
+    }
+}
+
+/// The weights of the block at `at`: from the per-class α when given, else `fixed`.
+#[inline(always)]
+fn weights_at<S: Simd>(
+    s: S,
+    class_alpha: Option<&[f32]>,
+    fixed: BlockWeights<S::V>,
+    d: f32,
+    at: usize,
+    lanes: usize,
+) -> BlockWeights<S::V> {
+    match class_alpha {
+        Some(ca) => {
+            let a = load_at(s, ca, at, lanes, 0.0);
+            let not_a = s.sub(s.splat(1.0), a);
+            let dv = s.splat(d);
+            BlockWeights { loss1: a, loss0: not_a, grad1: s.div(a, dv), grad0: s.div(not_a, dv) }
+        }
+        None => fixed,
+    }
+}
+
+/// Loss and gradient (before any late division) of the block of `lanes` elements at `i`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn block<S: Simd, F: Focus, H: TargetForm, I: Io>(
+    s: S,
+    focus: F,
+    args: &Args<'_>,
+    io: &I,
+    i: usize,
+    lanes: usize,
+    w: BlockWeights<S::V>,
+    class_alpha: Option<&[f32]>,
+) -> (S::V, S::V) {
+    let x = io.load_x(s, i, lanes, 0.0);
+    let y = load_at(s, args.targets, i, lanes, 0.0);
+    let (loss, grad) = if H::HARD {
+        hard_block(s, focus, x, y, w)
+    } else {
+        soft_block(s, focus, x, y, args.label_smoothing, w)
+    };
+    let finite = s.le(s.abs(x), s.splat(f32::MAX));
+    if s.any(s.mask_not(finite)) || lanes < S::LANES {
+        return fix_lanes(s, focus, args, io, i, lanes, loss, grad, class_alpha);
+    }
+    (loss, grad)
 }
 
 /// Hard targets (y ∈ {0, 1}, no smoothing), finite logits.
@@ -141,7 +195,8 @@ fn hard_block<S: Simd, F: Focus>(s: S, focus: F, x: S::V, y: S::V, w: BlockWeigh
     let p_t = s.select(wrong, small, big);
     let ce = s.add(s.select(wrong, ax, s.splat(0.0)), l);
     // ln m = −softplus(±|x|): −(|x| + l) when right, −l when wrong.
-    let m_gamma = focus.pow(s, m, || s.neg(s.add(s.select(wrong, s.splat(0.0), ax), l)));
+    let ln_m = if focus.needs_ln() { s.neg(s.add(s.select(wrong, s.splat(0.0), ax), l)) } else { m };
+    let m_gamma = focus.pow(s, m, ln_m);
     let loss = s.mul(s.mul(s.select(one, w.loss1, w.loss0), m_gamma), ce);
     let inner = s.mul_add(s.mul(s.splat(focus.gamma()), p_t), ce, m);
     let g = s.mul(s.mul(s.select(one, s.neg(w.grad1), w.grad0), m_gamma), inner);
@@ -176,7 +231,8 @@ fn soft_block<S: Simd, F: Focus>(
 
     let m = s.mul_add(p, y0, s.mul(not_p, y1));
     let ce = s.mul_add(y1, softplus_neg_x, s.mul(y0, softplus_x));
-    let m_gamma = focus.pow(s, m, || math::ln(s, m));
+    let ln_m = if focus.needs_ln() { math::ln(s, m) } else { m };
+    let m_gamma = focus.pow(s, m, ln_m);
     let alpha_loss = s.mul_add(w.loss1, y1, s.mul(w.loss0, y0));
     let alpha_grad = s.mul_add(w.grad1, y1, s.mul(w.grad0, y0));
     let loss = s.mul(s.mul(alpha_loss, m_gamma), ce);
@@ -252,6 +308,6 @@ fn limits<S: Simd, F: Focus>(s: S, focus: F, x: f32, t: Smoothed, alpha_t: f32) 
 fn scalar_pow<S: Simd, F: Focus>(s: S, focus: F, m: f32) -> f32 {
     let mut out = [0.0f32; 16];
     let v = s.splat(m);
-    s.store(focus.pow(s, v, || math::ln(s, v)), &mut out);
+    s.store(focus.pow(s, v, math::ln(s, v)), &mut out);
     out[0]
 }

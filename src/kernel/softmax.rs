@@ -159,7 +159,12 @@ fn terms<S: Simd, F: Focus>(s: S, focus: F, x: S::V, st: &RowStats) -> Terms<S::
     let half_l =
         s.select(is_argmax, s.neg(half_log_s), s.sub(s.sub(s.mul(x, half), s.mul(max, half)), half_log_s));
     let l_over_q = s.select(is_argmax, s.splat(st.argmax_l_over_q), s.div(s.add(half_l, half_l), q));
-    let q_gamma = focus.pow(s, q, || s.select(is_argmax, s.splat(st.argmax_ln_q), math::log1p(s, s.neg(p))));
+    let ln_q = if focus.needs_ln() {
+        s.select(is_argmax, s.splat(st.argmax_ln_q), math::log1p(s, s.neg(p)))
+    } else {
+        q
+    };
+    let q_gamma = focus.pow(s, q, ln_q);
     // γ·p·l/(1 − p), which is 0 where p is (masked classes, and the far tail of a huge row).
     let focus_term = s.mul(s.mul(s.splat(focus.gamma()), p), l_over_q);
     let focus_term = s.select(s.eq(p, zero), zero, focus_term);
