@@ -212,15 +212,50 @@ pub(crate) fn run<'t, S: Simd, F: Focus, H: TargetForm, I: Io, R: RowTargets<'t>
     total.total()
 }
 
-/// Calls `f(offset, lanes)` for the blocks of a row of `classes`.
+/// Runs `$body` for each block `($off, $lanes)` of a row of `$classes`. A macro, not a function
+/// taking a closure: closures lose the `#[target_feature]` of the wrapper that instantiates the
+/// kernel, and every intrinsic inside them would become a call.
+macro_rules! for_blocks {
+    ($s:ty, $classes:expr, |$off:ident, $lanes:ident| $body:block) => {{
+        let classes: usize = $classes;
+        let mut $off = 0;
+        while $off < classes {
+            let $lanes = <$s as Simd>::LANES.min(classes - $off);
+            $body
+            $off += $lanes;
+        }
+    }};
+}
+
+/// Sets the gradient of a whole row to `v`.
 #[inline(always)]
-fn blocks<S: Simd>(classes: usize, mut f: impl FnMut(usize, usize)) {
-    let mut off = 0;
-    while off < classes {
-        let lanes = S::LANES.min(classes - off);
-        f(off, lanes);
-        off += lanes;
-    }
+fn set_row<S: Simd, I: Io>(s: S, io: &mut I, base: usize, classes: usize, v: f32) {
+    for_blocks!(S, classes, |off, lanes| {
+        io.store_grad(s, base + off, lanes, s.splat(v));
+    });
+}
+
+/// `w_j·τ_j` for the block at `off`, 0 past the end of the row.
+#[inline(always)]
+fn w_tau<'t, S: Simd>(
+    s: S,
+    weights: Weights<'_>,
+    target: RowTarget<'t>,
+    keep: f32,
+    spread: f32,
+    off: usize,
+    lanes: usize,
+) -> S::V {
+    let valid = load_at(s, &[1.0; 16], 0, lanes, 0.0);
+    let w = match weights {
+        Weights::Uniform(w) => s.mul(valid, s.splat(w)),
+        Weights::PerClass(w) => load_at(s, w, off, lanes, 0.0),
+    };
+    let tau = match target {
+        RowTarget::Probs(r) => s.mul_add(load_at(s, r, off, lanes, 0.0), s.splat(keep), s.splat(spread)),
+        _ => s.splat(spread),
+    };
+    s.mul(w, tau)
 }
 
 /// One row starting at `base`: writes its gradient and returns its loss.
@@ -235,24 +270,21 @@ fn one_row<'t, S: Simd, F: Focus, H: TargetForm, I: Io>(
 ) -> Wide {
     let classes = args.classes;
     let d = args.divisor;
-    let set_row = |io: &mut I, v: f32| {
-        blocks::<S>(classes, |off, lanes| io.store_grad(s, base + off, lanes, s.splat(v)))
-    };
     if let RowTarget::Ignored = target {
-        set_row(io, 0.0);
+        set_row(s, io, base, classes, 0.0);
         return 0.0;
     }
 
     // Pass 1: the maximum, and whether any logit is NaN or +∞.
     let inf = s.splat(f32::INFINITY);
     let (mut vmax, mut bad) = (s.splat(f32::NEG_INFINITY), s.lt(inf, inf));
-    blocks::<S>(classes, |off, lanes| {
+    for_blocks!(S, classes, |off, lanes| {
         let x = io.load_x(s, base + off, lanes, f32::NEG_INFINITY);
         vmax = s.max(vmax, x);
         bad = s.mask_or(bad, s.mask_not(s.lt(x, inf)));
     });
     if s.any(bad) {
-        set_row(io, f32::NAN);
+        set_row(s, io, base, classes, f32::NAN);
         return Wide::NAN;
     }
     let max = s.reduce_max(vmax);
@@ -267,7 +299,7 @@ fn one_row<'t, S: Simd, F: Focus, H: TargetForm, I: Io>(
     // Pass 2: Σ exp(x_j − max) over the classes below the maximum, and how many reach it.
     let (vmax, one, zero) = (s.splat(max), s.splat(1.0), s.splat(0.0));
     let (mut below, mut at_max) = (zero, zero);
-    blocks::<S>(classes, |off, lanes| {
+    for_blocks!(S, classes, |off, lanes| {
         let x = io.load_x(s, base + off, lanes, f32::NEG_INFINITY);
         let e = math::exp(s, s.sub(x, vmax));
         let is_max = s.eq(x, vmax);
@@ -290,7 +322,7 @@ fn one_row<'t, S: Simd, F: Focus, H: TargetForm, I: Io>(
             let factor = -crate::math::mul0(w, tt.g) / st.s;
             let (factor, late) = if d >= 1.0 { (factor / d, 1.0) } else { (factor, d) };
             let (factor, late) = (s.splat(factor), s.splat(late));
-            blocks::<S>(classes, |off, lanes| {
+            for_blocks!(S, classes, |off, lanes| {
                 let e = io.load_grad(s, base + off, lanes);
                 io.store_grad(s, base + off, lanes, s.div(s.mul(e, factor), late));
             });
@@ -303,18 +335,6 @@ fn one_row<'t, S: Simd, F: Focus, H: TargetForm, I: Io>(
     // smoothing puts its (1 − ls) on one class, added apart from the vector pass.
     let keep = 1.0 - args.label_smoothing;
     let spread = args.label_smoothing / classes as f32;
-    let w_tau = |off: usize, lanes: usize| {
-        let valid = load_at(s, &[1.0; 16], 0, lanes, 0.0);
-        let w = match args.weights {
-            Weights::Uniform(w) => s.mul(valid, s.splat(w)),
-            Weights::PerClass(w) => load_at(s, w, off, lanes, 0.0),
-        };
-        let tau = match target {
-            RowTarget::Probs(r) => s.mul_add(load_at(s, r, off, lanes, 0.0), s.splat(keep), s.splat(spread)),
-            _ => s.splat(spread),
-        };
-        s.mul(w, tau)
-    };
     let class_part = match target {
         RowTarget::Class(t) => {
             let w = args.weights.of(t) * keep;
@@ -326,10 +346,10 @@ fn one_row<'t, S: Simd, F: Focus, H: TargetForm, I: Io>(
     // Pass 3: the row's loss and G = Σ_j w_j·τ_j·g_j.
     let mut loss = s.acc_zero();
     let mut g_sum = zero;
-    blocks::<S>(classes, |off, lanes| {
+    for_blocks!(S, classes, |off, lanes| {
         let x = io.load_x(s, base + off, lanes, f32::NEG_INFINITY);
         let tm = terms(s, focus, x, &st);
-        let wt = w_tau(off, lanes);
+        let wt = w_tau(s, args.weights, target, keep, spread, off, lanes);
         // w·τ·loss, 0 where w·τ is (a masked class carries an infinite loss).
         loss = s.acc_add_product(loss, wt, s.select(s.eq(wt, zero), zero, tm.half_loss));
         g_sum = s.mul_add(wt, tm.g, g_sum);
@@ -344,10 +364,11 @@ fn one_row<'t, S: Simd, F: Focus, H: TargetForm, I: Io>(
     // Pass 4: dloss/dx_k = (w_k·τ_k·g_k − p_k·G) / D.
     if I::GRAD {
         let (vg, vd) = (s.splat(g_sum), s.splat(d));
-        blocks::<S>(classes, |off, lanes| {
+        for_blocks!(S, classes, |off, lanes| {
             let x = io.load_x(s, base + off, lanes, f32::NEG_INFINITY);
             let tm = terms(s, focus, x, &st);
-            let g = s.sub(s.mul(w_tau(off, lanes), tm.g), s.mul(tm.p, vg));
+            let g =
+                s.sub(s.mul(w_tau(s, args.weights, target, keep, spread, off, lanes), tm.g), s.mul(tm.p, vg));
             io.store_grad(s, base + off, lanes, s.div(g, vd));
         });
         if let Some((t, w, tt)) = class_part {
