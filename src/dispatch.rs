@@ -13,7 +13,8 @@ pub enum Backend {
     /// One lane, plain float32 with the project's own polynomials: microcontrollers, and the
     /// reference every other backend is compared with.
     Scalar,
-    /// Four lanes of the `wide` crate: SSE2 on x86_64, NEON on aarch64, arrays elsewhere.
+    /// Eight lanes of the `wide` crate: SSE2 on x86_64, NEON on aarch64 (compiled on x86,
+    /// x86_64 and aarch64 only).
     Portable,
     /// x86_64 AVX2 with FMA, eight lanes.
     Avx2,
@@ -49,7 +50,12 @@ impl Backend {
     /// Whether this CPU can run it.
     pub fn is_available(self) -> bool {
         match self {
-            Backend::Scalar | Backend::Portable => true,
+            Backend::Scalar => true,
+            // Elsewhere `wide` has no vector registers to use, and its float64 accumulator would
+            // be software: the portable backend is not even compiled there.
+            Backend::Portable => {
+                cfg!(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))
+            }
             #[cfg(feature = "reference")]
             Backend::Reference => true,
             Backend::Avx2 => has_avx2(),

@@ -123,9 +123,7 @@ pub(crate) fn load_at<S: crate::simd::Simd>(s: S, v: &[f32], off: usize, n: usiz
     if n == S::LANES {
         s.load(&v[off..])
     } else {
-        let mut buf = [pad; 16];
-        buf[..n].copy_from_slice(&v[off..off + n]);
-        s.load(&buf)
+        s.load_partial(&v[off..], n, pad)
     }
 }
 
@@ -135,8 +133,6 @@ pub(crate) fn store_at<S: crate::simd::Simd>(s: S, x: S::V, v: &mut [f32], off: 
     if n == S::LANES {
         s.store(x, &mut v[off..]);
     } else {
-        let mut buf = [0.0; 16];
-        s.store(x, &mut buf);
-        v[off..off + n].copy_from_slice(&buf[..n]);
+        s.store_partial(x, &mut v[off..], n);
     }
 }

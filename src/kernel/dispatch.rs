@@ -6,10 +6,16 @@
 //! set. Vector backends get a kernel per common γ (0, 1, 2 need no `exp` for `m^γ`); the scalar
 //! backend gets one kernel with γ decided at run time, to stay small on microcontrollers.
 
+#![cfg_attr(
+    not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")),
+    expect(unused, reason = "the per-γ kernels serve the vector backends only")
+)]
+
 use super::focus::{One, Two, Zero};
 use super::{sigmoid, softmax, Hard, Soft};
 use crate::io::Io;
 use crate::math::Focus as Dynamic;
+#[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
 use crate::simd::portable::Portable;
 use crate::simd::scalar::Scalar;
 use crate::sum::Wide;
@@ -72,6 +78,7 @@ macro_rules! wrappers {
 }
 
 wrappers!(Scalar, sigmoid_scalar, softmax_scalar, dynamic);
+#[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
 wrappers!(Portable, sigmoid_portable, softmax_portable, specialised);
 #[cfg(target_arch = "x86_64")]
 wrappers!(
@@ -129,6 +136,7 @@ pub(crate) fn sigmoid<I: Io>(
                 return unsafe { sigmoid_neon(s, focus, hard, args, io, losses) };
             }
         }
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
         Backend::Portable => return sigmoid_portable(Portable, focus, hard, args, io, losses),
         _ => {}
     }
@@ -166,6 +174,7 @@ pub(crate) fn softmax<'t, I: Io, R: softmax::RowTargets<'t>>(
                 return unsafe { softmax_neon(s, focus, hard, args, io, losses) };
             }
         }
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
         Backend::Portable => return softmax_portable(Portable, focus, hard, args, io, losses),
         _ => {}
     }

@@ -92,8 +92,9 @@ pub(crate) fn run<S: Simd, F: Focus, H: TargetForm, I: Io>(
                     block::<S, F, H, I>(s, focus, args, io, base + at[$k], $lanes, w, ca)
                 }};
             }
-            // Four full blocks at a time where they fit: four independent chains in flight.
-            let (out, blocks) = if span_len - off >= 4 * S::LANES {
+            // Four full blocks at a time where they fit: four independent chains in flight (not
+            // on one lane, where it would only quadruple the code).
+            let (out, blocks) = if S::LANES > 1 && span_len - off >= 4 * S::LANES {
                 let l = S::LANES;
                 ([block_at!(0, l), block_at!(1, l), block_at!(2, l), block_at!(3, l)], 4)
             } else {
@@ -102,6 +103,8 @@ pub(crate) fn run<S: Simd, F: Focus, H: TargetForm, I: Io>(
             };
             for (k, &(loss, mut grad)) in out.iter().enumerate().take(blocks) {
                 let i = base + at[k];
+                // Each block meets the wide accumulator alone: a float32 sum of huge losses could
+                // overflow before a mean divides it.
                 acc = s.acc_add(acc, loss);
                 if let Some(losses) = losses.as_deref_mut() {
                     store_at(s, loss, losses, i, lanes);

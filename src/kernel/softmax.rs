@@ -110,12 +110,13 @@ struct RowStats {
     unique: bool,
     /// For the arg-max class: `l/(1 − p) = −s·log1p(others)/others` (−1 at others = 0).
     argmax_l_over_q: f32,
-    /// For the arg-max class: `ln(1 − p) = ln(others) − ln s`.
+    /// For the arg-max class: `ln(1 − p) = ln(others) − ln s` (only for non-integer γ).
     argmax_ln_q: f32,
 }
 
 impl RowStats {
-    fn new(max: f32, others: f32, unique: bool) -> RowStats {
+    #[inline(always)]
+    fn new(max: f32, others: f32, unique: bool, needs_ln: bool) -> RowStats {
         let s = 1.0 + others;
         let log_s = if others <= 1.0 { math::log1p(Scalar, others) } else { math::ln(Scalar, s) };
         let ratio = if others == 0.0 { 1.0 } else { log_s / others };
@@ -126,7 +127,7 @@ impl RowStats {
             log_s,
             unique,
             argmax_l_over_q: -s * ratio,
-            argmax_ln_q: math::ln(Scalar, others) - log_s,
+            argmax_ln_q: if needs_ln { math::ln(Scalar, others) - log_s } else { 0.0 },
         }
     }
 }
@@ -311,7 +312,7 @@ fn one_row<'t, S: Simd, F: Focus, H: TargetForm, I: Io>(
         }
     });
     let n_max = s.reduce_add(at_max);
-    let st = RowStats::new(max, s.reduce_add(below) + (n_max - 1.0), n_max == 1.0);
+    let st = RowStats::new(max, s.reduce_add(below) + (n_max - 1.0), n_max == 1.0, focus.needs_ln());
 
     if let Some((t, x_t)) = hard_class {
         let w = args.weights.of(t);

@@ -8,6 +8,7 @@
 //! path.
 
 pub(crate) mod math;
+#[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
 pub(crate) mod portable;
 pub(crate) mod scalar;
 
@@ -35,6 +36,21 @@ pub(crate) trait Simd: Copy {
     fn load(self, s: &[f32]) -> Self::V;
     /// Writes the lanes to the first `LANES` values of `s` (`s.len() >= LANES`).
     fn store(self, v: Self::V, s: &mut [f32]);
+    /// The first `n < LANES` values of `s` (`s.len() >= n`), the other lanes `pad`. Backends
+    /// with masked loads override this; the default goes through a buffer on the stack.
+    #[inline(always)]
+    fn load_partial(self, s: &[f32], n: usize, pad: f32) -> Self::V {
+        let mut buf = [pad; 16];
+        buf[..n].copy_from_slice(&s[..n]);
+        self.load(&buf)
+    }
+    /// Writes the first `n < LANES` lanes to `s` (`s.len() >= n`).
+    #[inline(always)]
+    fn store_partial(self, v: Self::V, s: &mut [f32], n: usize) {
+        let mut buf = [0.0; 16];
+        self.store(v, &mut buf);
+        s[..n].copy_from_slice(&buf[..n]);
+    }
 
     fn add(self, a: Self::V, b: Self::V) -> Self::V;
     fn sub(self, a: Self::V, b: Self::V) -> Self::V;

@@ -19,7 +19,8 @@ impl Avx2 {
 
 // SAFETY (every `unsafe` block below): an `Avx2` value exists only when `Backend::Avx2` is
 // available, i.e. the CPU supports AVX2 and FMA (checked by `Avx2::new`); loads and stores go
-// through slices of at least eight values, bounds-checked by the slicing.
+// through slices of at least eight values, or (masked) of at least the `n` lanes they touch,
+// bounds-checked by the slicing.
 impl Simd for Avx2 {
     type V = __m256;
     type M = __m256;
@@ -39,6 +40,26 @@ impl Simd for Avx2 {
     fn store(self, v: __m256, s: &mut [f32]) {
         let s = &mut s[..8];
         unsafe { _mm256_storeu_ps(s.as_mut_ptr(), v) }
+    }
+    /// A masked load: the lanes past `n` are not read (no fault), so no copy is needed.
+    #[inline(always)]
+    fn load_partial(self, s: &[f32], n: usize, pad: f32) -> __m256 {
+        let s = &s[..n];
+        unsafe {
+            let mask =
+                _mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            let v = _mm256_maskload_ps(s.as_ptr(), mask);
+            _mm256_blendv_ps(_mm256_set1_ps(pad), v, _mm256_castsi256_ps(mask))
+        }
+    }
+    #[inline(always)]
+    fn store_partial(self, v: __m256, s: &mut [f32], n: usize) {
+        let s = &mut s[..n];
+        unsafe {
+            let mask =
+                _mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            _mm256_maskstore_ps(s.as_mut_ptr(), mask, v)
+        }
     }
     #[inline(always)]
     fn add(self, a: __m256, b: __m256) -> __m256 {

@@ -19,7 +19,8 @@ impl Avx512 {
 
 // SAFETY (every `unsafe` block below): an `Avx512` value exists only when `Backend::Avx512` is
 // available, i.e. the CPU supports AVX-512F (checked by `Avx512::new`); loads and stores go
-// through slices of at least sixteen values, bounds-checked by the slicing.
+// through slices of at least sixteen values, or (masked) of at least the `n` lanes they touch,
+// bounds-checked by the slicing.
 impl Simd for Avx512 {
     type V = __m512;
     type M = __mmask16;
@@ -39,6 +40,19 @@ impl Simd for Avx512 {
     fn store(self, v: __m512, s: &mut [f32]) {
         let s = &mut s[..16];
         unsafe { _mm512_storeu_ps(s.as_mut_ptr(), v) }
+    }
+    /// A masked load: the lanes past `n` are not read (no fault), so no copy is needed.
+    #[inline(always)]
+    fn load_partial(self, s: &[f32], n: usize, pad: f32) -> __m512 {
+        let s = &s[..n];
+        let k = ((1u32 << n) - 1) as __mmask16;
+        unsafe { _mm512_mask_loadu_ps(_mm512_set1_ps(pad), k, s.as_ptr()) }
+    }
+    #[inline(always)]
+    fn store_partial(self, v: __m512, s: &mut [f32], n: usize) {
+        let s = &mut s[..n];
+        let k = ((1u32 << n) - 1) as __mmask16;
+        unsafe { _mm512_mask_storeu_ps(s.as_mut_ptr(), k, v) }
     }
     #[inline(always)]
     fn add(self, a: __m512, b: __m512) -> __m512 {

@@ -1,0 +1,32 @@
+//! Runs the binary γ=2 fused kernel in a loop, for profilers (`perf stat`, `perf record`).
+//!
+//! `cargo run --release --example profile_binary -- [backend] [n] [reps]`
+
+use focal_loss::{Backend, FocalLoss, Out};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let backend = Backend::ALL.into_iter().find(|b| Some(b.name()) == args.get(1).map(String::as_str));
+    let n: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1 << 16);
+    let reps: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(2000);
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 40) as f32 / (1u64 << 24) as f32
+    };
+    let logits: Vec<f32> = (0..n).map(|_| (next() - 0.5) * 12.0).collect();
+    let targets: Vec<f32> = (0..n).map(|_| (next() < 0.5) as u8 as f32).collect();
+    let mut grad = vec![0.0; n];
+    let mut b = FocalLoss::builder().gamma(2.0).alpha(0.25);
+    if let Some(backend) = backend {
+        b = b.backend(backend);
+    }
+    let fl = b.build().expect("options");
+    let mut total = 0.0;
+    for _ in 0..reps {
+        total += fl.sigmoid(&logits, &targets, 1, Out::new().grad(&mut grad)).expect("valid");
+    }
+    println!("{} on {}: {total}", n * reps, fl.backend());
+}
