@@ -1,4 +1,5 @@
-"""Fits the float32 polynomials of src/simd/math.rs (minimax in relative error, by Remez).
+"""Fits the float32 polynomials of src/simd/math.rs (exp: Remez, minimax in relative error;
+log1p: Chebyshev interpolation of the atanh series' tail).
 
 Run: python3 tools/fit_polynomials.py   (needs mpmath only)
 
@@ -84,13 +85,17 @@ cf = [mp.mpf(f32(x)) for x in c]
 p = lambda r: 1 + r + sum(ck * r ** (k + 2) for k, ck in enumerate(cf))
 print("    max relative error (float32 coefficients):", mp.nstr(max_rel(p, mp.exp, -half_ln2, half_ln2), 3))
 
-# log(1 + s) = s - s^2/2 + s^3 * Q(s) on [sqrt(1/2) - 1, sqrt(2) - 1].
-lo, hi = mp.sqrt(0.5) - 1, mp.sqrt(2) - 1
-for deg in (7, 8):
-    basis = [(lambda k: (lambda s: s ** (k + 3)))(k) for k in range(deg)]
-    target = lambda s: mp.log1p(s) - s + s * s / 2
-    c = remez(target, basis, lo, hi, lambda s: 1 / abs(mp.log1p(s)) if s != 0 else mp.mpf(1e30))
-    show("log1p: coefficients of s^3 .. s^%d" % (deg + 2), c)
-    cf = [mp.mpf(f32(x)) for x in c]
-    p = lambda s: s - s * s / 2 + sum(ck * s ** (k + 3) for k, ck in enumerate(cf))
-    print("    max relative error (float32 coefficients):", mp.nstr(max_rel(p, mp.log1p, lo, hi), 3))
+# log1p(v) = 2 atanh(z), z = v/(2 + v): for v in [-1/2, 1], |z| <= 1/3 and
+# 2 atanh(z) = 2z + z*w*R(w), w = z^2 in [0, 1/9]. R by Chebyshev interpolation (near-minimax).
+R = lambda w: (2 * mp.atanh(mp.sqrt(w)) / mp.sqrt(w) - 2) / w if w > mp.mpf("1e-10") else mp.mpf(2) / 3 + 2 * w / 5
+poly = mp.chebyfit(R, [0, mp.mpf(1) / 9], 5)
+coeffs = list(reversed(poly))  # w^0 first
+show("log1p: coefficients of R(w), w^0 .. w^4", coeffs)
+cf = [mp.mpf(f32(x)) for x in coeffs]
+worst = 0
+for i in range(1, 2001):
+    z = mp.mpf(i) / 6000
+    w = z * z
+    v = 2 * z + z * w * sum(c * w**k for k, c in enumerate(cf))
+    worst = max(worst, abs(v / (2 * mp.atanh(z)) - 1))
+print("    max relative error (float32 coefficients):", mp.nstr(worst, 3))
