@@ -300,6 +300,11 @@ fn one_row<'t, S: Simd, F: Focus, H: TargetForm, I: Io>(
     // Pass 2: Σ exp(x_j − max) over the classes below the maximum, and how many reach it.
     let (vmax, one, zero) = (s.splat(max), s.splat(1.0), s.splat(0.0));
     let (mut below, mut at_max) = (zero, zero);
+    // A row that fits one vector keeps its exponentials in a register for pass 3 (a masked
+    // store read back at once would stall on store forwarding); a longer row keeps them in the
+    // gradient buffer.
+    let single = classes <= S::LANES;
+    let mut e_single = zero;
     for_blocks!(S, classes, |off, lanes| {
         let x = io.load_x(s, base + off, lanes, f32::NEG_INFINITY);
         let e = math::exp(s, s.sub(x, vmax));
@@ -308,7 +313,11 @@ fn one_row<'t, S: Simd, F: Focus, H: TargetForm, I: Io>(
         at_max = s.add(at_max, s.select(is_max, one, zero));
         if H::HARD && I::GRAD {
             // Kept for pass 3: the gradient of class k is −e_k·w_t·g_t/s.
-            io.store_grad(s, base + off, lanes, e);
+            if single {
+                e_single = e;
+            } else {
+                io.store_grad(s, base + off, lanes, e);
+            }
         }
     });
     let n_max = s.reduce_add(at_max);
@@ -319,14 +328,28 @@ fn one_row<'t, S: Simd, F: Focus, H: TargetForm, I: Io>(
         let tt = scalar_terms(focus, x_t, &st);
         if I::GRAD {
             // −p_k·w·g_t = e_k·(−w·g_t/s); D folds into the factor unless it is below 1, where
-            // the factor could overflow while the gradient does not.
+            // the factor could overflow while the gradient does not: then each value is divided.
             let factor = -crate::math::mul0(w, tt.g) / st.s;
-            let (factor, late) = if d >= 1.0 { (factor / d, 1.0) } else { (factor, d) };
-            let (factor, late) = (s.splat(factor), s.splat(late));
-            for_blocks!(S, classes, |off, lanes| {
-                let e = io.load_grad(s, base + off, lanes);
-                io.store_grad(s, base + off, lanes, s.div(s.mul(e, factor), late));
-            });
+            if single {
+                let g = if d >= 1.0 {
+                    s.mul(e_single, s.splat(factor / d))
+                } else {
+                    s.div(s.mul(e_single, s.splat(factor)), s.splat(d))
+                };
+                io.store_grad(s, base, classes, g);
+            } else if d >= 1.0 {
+                let factor = s.splat(factor / d);
+                for_blocks!(S, classes, |off, lanes| {
+                    let e = io.load_grad(s, base + off, lanes);
+                    io.store_grad(s, base + off, lanes, s.mul(e, factor));
+                });
+            } else {
+                let (factor, d) = (s.splat(factor), s.splat(d));
+                for_blocks!(S, classes, |off, lanes| {
+                    let e = io.load_grad(s, base + off, lanes);
+                    io.store_grad(s, base + off, lanes, s.div(s.mul(e, factor), d));
+                });
+            }
             io.set_grad(base + t, crate::math::mul0(w, tt.g * tt.q) / d);
         }
         return weighted_loss(w, tt.half_loss);
