@@ -108,7 +108,14 @@ fn case(task: Task) -> impl Strategy<Value = Case> {
     let soft = prop_oneof![Just(false), Just(true)];
     (classes, stratum, gamma(), alpha, any::<bool>(), label_smoothing, reduction, normalizer, soft)
         .prop_flat_map(move |(classes, stratum, gamma, alpha, per_class, ls, reduction, normalizer, soft)| {
-            let max_rows: usize = if classes > 100 { 3 } else { 8 };
+            // Up to 40 rows of few classes: the batched small-row path takes 16 rows at a time.
+            let max_rows: usize = if classes > 100 {
+                3
+            } else if classes <= 16 {
+                40
+            } else {
+                8
+            };
             let weight = match task {
                 Task::Sigmoid => (0.0f32..=1.0).boxed(),
                 _ => prop_oneof![Just(0.0f32), 0.0f32..3.0].boxed(),

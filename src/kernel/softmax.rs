@@ -95,39 +95,60 @@ pub(crate) struct Args<'a, R> {
     pub(crate) divisor: f32,
 }
 
-/// A row's maximum and normaliser, as scalars.
+/// A row's maximum and normaliser, and what the arg-max class needs: one row per lane (the
+/// batched small-row path), or one row in every lane (`Stats<f32>` splatted).
 #[derive(Clone, Copy, Debug)]
-struct RowStats {
-    max: f32,
-    /// `Σ_{j ≠ argmax} exp(x_j − max)`: `(1 − p_argmax)·s`.
-    others: f32,
-    /// `1 + others`.
-    s: f32,
-    /// `ln s`, through `log1p(others)` where that is the accurate form.
-    log_s: f32,
-    /// The maximum is reached by one class only (otherwise no class is "the" arg-max: each of
-    /// the tied classes has p ≤ 1/2).
-    unique: bool,
+struct Stats<V> {
+    max: V,
+    /// `s = 1 + Σ_{j ≠ argmax} exp(x_j − max)`, the normaliser.
+    s: V,
+    /// `1 − p_argmax = others/s`, never `1 − p`.
+    argmax_q: V,
+    /// `ln(s)/2`, through `log1p(others)` where that is the accurate form.
+    half_log_s: V,
+    /// 1 where the maximum is reached by one class only, else 0 (then no class is "the"
+    /// arg-max: each of the tied classes has p ≤ 1/2).
+    unique: V,
     /// For the arg-max class: `l/(1 − p) = −s·log1p(others)/others` (−1 at others = 0).
-    argmax_l_over_q: f32,
+    argmax_l_over_q: V,
     /// For the arg-max class: `ln(1 − p) = ln(others) − ln s` (only for non-integer γ).
-    argmax_ln_q: f32,
+    argmax_ln_q: V,
 }
 
-impl RowStats {
+/// The statistics of rows with maximum `max`, `others = Σ_{j ≠ argmax} exp(x_j − max)` and
+/// `unique` (1 or 0), one row per lane.
+#[inline(always)]
+fn stats<S: Simd>(s: S, max: S::V, others: S::V, unique: S::V, needs_ln: bool) -> Stats<S::V> {
+    let (zero, one) = (s.splat(0.0), s.splat(1.0));
+    let sv = s.add(one, others);
+    let small = s.le(others, one);
+    // log1p only on its domain [−1/2, 1]; above it, s ≥ 2 and ln(s) does not cancel.
+    let log_s = s.select(small, math::log1p(s, s.select(small, others, one)), math::ln(s, sv));
+    let none = s.eq(others, zero);
+    let ratio = s.select(none, one, s.div(log_s, s.select(none, one, others)));
+    Stats {
+        max,
+        s: sv,
+        argmax_q: s.div(others, sv),
+        half_log_s: s.mul(s.splat(0.5), log_s),
+        unique,
+        argmax_l_over_q: s.neg(s.mul(sv, ratio)),
+        argmax_ln_q: if needs_ln { s.sub(math::ln(s, others), log_s) } else { zero },
+    }
+}
+
+impl Stats<f32> {
+    /// One row's statistics in every lane.
     #[inline(always)]
-    fn new(max: f32, others: f32, unique: bool, needs_ln: bool) -> RowStats {
-        let s = 1.0 + others;
-        let log_s = if others <= 1.0 { math::log1p(Scalar, others) } else { math::ln(Scalar, s) };
-        let ratio = if others == 0.0 { 1.0 } else { log_s / others };
-        RowStats {
-            max,
-            others,
-            s,
-            log_s,
-            unique,
-            argmax_l_over_q: -s * ratio,
-            argmax_ln_q: if needs_ln { math::ln(Scalar, others) - log_s } else { 0.0 },
+    fn splat<S: Simd>(&self, s: S) -> Stats<S::V> {
+        Stats {
+            max: s.splat(self.max),
+            s: s.splat(self.s),
+            argmax_q: s.splat(self.argmax_q),
+            half_log_s: s.splat(self.half_log_s),
+            unique: s.splat(self.unique),
+            argmax_l_over_q: s.splat(self.argmax_l_over_q),
+            argmax_ln_q: s.splat(self.argmax_ln_q),
         }
     }
 }
@@ -148,23 +169,22 @@ struct Terms<V> {
 
 /// Computes the terms of a block of classes with logits `x` (−∞ masks a class).
 #[inline(always)]
-fn terms<S: Simd, F: Focus>(s: S, focus: F, x: S::V, st: &RowStats) -> Terms<S::V> {
+fn terms<S: Simd, F: Focus>(s: S, focus: F, x: S::V, st: &Stats<S::V>) -> Terms<S::V> {
     let zero = s.splat(0.0);
-    let max = s.splat(st.max);
-    let is_argmax = s.mask_and(s.eq(x, max), s.eq(s.splat(st.unique as u8 as f32), s.splat(1.0)));
-    let p = s.div(math::exp(s, s.sub(x, max)), s.splat(st.s));
-    let q = s.select(is_argmax, s.splat(st.others / st.s), s.sub(s.splat(1.0), p));
+    let max = st.max;
+    let is_argmax = s.mask_and(s.eq(x, max), s.eq(st.unique, s.splat(1.0)));
+    let p = s.div(math::exp(s, s.sub(x, max)), st.s);
+    let q = s.select(is_argmax, st.argmax_q, s.sub(s.splat(1.0), p));
     let half = s.splat(0.5);
-    let half_log_s = s.splat(0.5 * st.log_s);
     // (x − max)/2 as x/2 − max/2: exact (x and max are finite or x = −∞) and cannot overflow.
-    let half_l =
-        s.select(is_argmax, s.neg(half_log_s), s.sub(s.sub(s.mul(x, half), s.mul(max, half)), half_log_s));
-    let l_over_q = s.select(is_argmax, s.splat(st.argmax_l_over_q), s.div(s.add(half_l, half_l), q));
-    let ln_q = if focus.needs_ln() {
-        s.select(is_argmax, s.splat(st.argmax_ln_q), math::log1p(s, s.neg(p)))
-    } else {
-        q
-    };
+    let half_l = s.select(
+        is_argmax,
+        s.neg(st.half_log_s),
+        s.sub(s.sub(s.mul(x, half), s.mul(max, half)), st.half_log_s),
+    );
+    let l_over_q = s.select(is_argmax, st.argmax_l_over_q, s.div(s.add(half_l, half_l), q));
+    let ln_q =
+        if focus.needs_ln() { s.select(is_argmax, st.argmax_ln_q, math::log1p(s, s.neg(p))) } else { q };
     let q_gamma = focus.pow(s, q, ln_q);
     // γ·p·l/(1 − p), which is 0 where p is (masked classes, and the far tail of a huge row).
     let focus_term = s.mul(s.mul(s.splat(focus.gamma()), p), l_over_q);
@@ -178,7 +198,7 @@ fn terms<S: Simd, F: Focus>(s: S, focus: F, x: S::V, st: &RowStats) -> Terms<S::
 }
 
 /// One class's terms, for the per-row scalar work.
-fn scalar_terms<F: Focus>(focus: F, x: f32, st: &RowStats) -> Terms<f32> {
+fn scalar_terms<F: Focus>(focus: F, x: f32, st: &Stats<f32>) -> Terms<f32> {
     terms(Scalar, focus, x, st)
 }
 
@@ -203,14 +223,95 @@ pub(crate) fn run<'t, S: Simd, F: Focus, H: TargetForm, I: Io, R: RowTargets<'t>
     mut losses: Option<&mut [f32]>,
 ) -> Wide {
     let mut total = Accumulator::default();
-    for row in 0..args.rows {
+    let mut row = 0;
+    // Rows that fit one vector, with one class index each and no smoothing: LANES rows at a
+    // time, so that the per-row arithmetic (normaliser, target term) runs one row per lane.
+    let batched = H::HARD && S::LANES > 1 && args.classes <= S::LANES;
+    while row < args.rows {
+        if batched && row + S::LANES <= args.rows {
+            let mut row_losses = [0.0 as Wide; 16];
+            if small_rows::<S, F, I>(s, focus, args, io, row, &mut row_losses) {
+                for (k, &loss) in row_losses.iter().enumerate().take(S::LANES) {
+                    total.add(loss);
+                    if let Some(losses) = losses.as_deref_mut() {
+                        losses[row + k] = loss as f32;
+                    }
+                }
+                row += S::LANES;
+                continue;
+            }
+        }
         let loss = one_row::<S, F, H, I>(s, focus, args, io, row * args.classes, args.targets.row(row));
         total.add(loss);
         if let Some(losses) = losses.as_deref_mut() {
             losses[row] = loss as f32;
         }
+        row += 1;
     }
     total.total()
+}
+
+/// `LANES` rows from `row0`, each of at most `LANES` classes with a class index and no
+/// smoothing: each row's maximum and exponentials in one vector, then the normalisers and the
+/// target terms of all the rows at once (a row per lane), then each row's gradient. Returns
+/// false, having written nothing, when a row is ignored, holds NaN or +∞, or is all −∞: the
+/// caller then runs those rows one by one.
+#[inline(always)]
+fn small_rows<'t, S: Simd, F: Focus, I: Io>(
+    s: S,
+    focus: F,
+    args: &Args<'_, impl RowTargets<'t>>,
+    io: &mut I,
+    row0: usize,
+    row_losses: &mut [Wide; 16],
+) -> bool {
+    let c = args.classes;
+    let (zero, one, inf) = (s.splat(0.0), s.splat(1.0), s.splat(f32::INFINITY));
+    let mut e = [zero; 16];
+    let (mut max, mut others, mut unique, mut x_t, mut w, mut t) =
+        ([0.0f32; 16], [0.0f32; 16], [0.0f32; 16], [0.0f32; 16], [0.0f32; 16], [0usize; 16]);
+    for k in 0..S::LANES {
+        let RowTarget::Class(class) = args.targets.row(row0 + k) else { return false };
+        let base = (row0 + k) * c;
+        let x = io.load_x(s, base, c, f32::NEG_INFINITY);
+        let m = s.reduce_max(x);
+        if s.any(s.mask_not(s.lt(x, inf))) || m == f32::NEG_INFINITY {
+            return false;
+        }
+        let vm = s.splat(m);
+        let ek = math::exp(s, s.sub(x, vm));
+        let is_max = s.eq(x, vm);
+        let n_max = s.reduce_add(s.select(is_max, one, zero));
+        (max[k], others[k], unique[k]) =
+            (m, s.reduce_add(s.select(is_max, zero, ek)) + (n_max - 1.0), (n_max == 1.0) as u8 as f32);
+        (e[k], x_t[k], w[k], t[k]) = (ek, io.x(base + class), args.weights.of(class), class);
+    }
+    let st = stats(s, s.load(&max), s.load(&others), s.load(&unique), focus.needs_ln());
+    let tt = terms(s, focus, s.load(&x_t), &st);
+    let vw = s.load(&w);
+    let d = args.divisor;
+    // The gradient factor −w·g/s of every row (D folded in when D ≥ 1, as in `one_row`), the
+    // target's own gradient w·g·(1 − p_t)/D, and the losses; 0 where w is.
+    let w_zero = s.eq(vw, zero);
+    let wg = s.select(w_zero, zero, s.mul(vw, tt.g));
+    let factor = s.div(s.neg(wg), st.s);
+    let factor = if d >= 1.0 { s.div(factor, s.splat(d)) } else { factor };
+    let target_grad = s.div(s.mul(wg, tt.q), s.splat(d));
+    let (mut f, mut g_t, mut half_loss) = ([0.0f32; 16], [0.0f32; 16], [0.0f32; 16]);
+    s.store(factor, &mut f);
+    s.store(target_grad, &mut g_t);
+    s.store(tt.half_loss, &mut half_loss);
+    for k in 0..S::LANES {
+        let base = (row0 + k) * c;
+        row_losses[k] = weighted_loss(w[k], half_loss[k]);
+        if I::GRAD {
+            let g = s.mul(e[k], s.splat(f[k]));
+            let g = if d >= 1.0 { g } else { s.div(g, s.splat(d)) };
+            io.store_grad(s, base, c, g);
+            io.set_grad(base + t[k], g_t[k]);
+        }
+    }
+    true
 }
 
 /// Runs `$body` for each block `($off, $lanes)` of a row of `$classes`. A macro, not a function
@@ -321,7 +422,8 @@ fn one_row<'t, S: Simd, F: Focus, H: TargetForm, I: Io>(
         }
     });
     let n_max = s.reduce_add(at_max);
-    let st = RowStats::new(max, s.reduce_add(below) + (n_max - 1.0), n_max == 1.0, focus.needs_ln());
+    let others = s.reduce_add(below) + (n_max - 1.0);
+    let st = stats(Scalar, max, others, (n_max == 1.0) as u8 as f32, focus.needs_ln());
 
     if let Some((t, x_t)) = hard_class {
         let w = args.weights.of(t);
@@ -367,12 +469,14 @@ fn one_row<'t, S: Simd, F: Focus, H: TargetForm, I: Io>(
         _ => None,
     };
 
+    let vst = st.splat(s);
+
     // Pass 3: the row's loss and G = Σ_j w_j·τ_j·g_j.
     let mut loss = s.acc_zero();
     let mut g_sum = zero;
     for_blocks!(S, classes, |off, lanes| {
         let x = io.load_x(s, base + off, lanes, f32::NEG_INFINITY);
-        let tm = terms(s, focus, x, &st);
+        let tm = terms(s, focus, x, &vst);
         let wt = w_tau(s, args.weights, target, keep, spread, off, lanes);
         // w·τ·loss, 0 where w·τ is (a masked class carries an infinite loss).
         loss = s.acc_add_product(loss, wt, s.select(s.eq(wt, zero), zero, tm.half_loss));
@@ -390,7 +494,7 @@ fn one_row<'t, S: Simd, F: Focus, H: TargetForm, I: Io>(
         let (vg, vd) = (s.splat(g_sum), s.splat(d));
         for_blocks!(S, classes, |off, lanes| {
             let x = io.load_x(s, base + off, lanes, f32::NEG_INFINITY);
-            let tm = terms(s, focus, x, &st);
+            let tm = terms(s, focus, x, &vst);
             let g =
                 s.sub(s.mul(w_tau(s, args.weights, target, keep, spread, off, lanes), tm.g), s.mul(tm.p, vg));
             io.store_grad(s, base + off, lanes, s.div(g, vd));
