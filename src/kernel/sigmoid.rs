@@ -9,6 +9,7 @@ use super::focus::Focus;
 use super::TargetForm;
 use crate::io::{load_at, store_at, Io};
 use crate::math::{mul0, Smoothed};
+use crate::simd::scalar::Scalar;
 use crate::simd::{math, Simd};
 use crate::sum::Wide;
 
@@ -175,7 +176,13 @@ fn block<S: Simd, F: Focus, H: TargetForm, I: Io>(
     };
     let finite = s.le(s.abs(x), s.splat(f32::MAX));
     if s.any(s.mask_not(finite)) || lanes < S::LANES {
-        return fix_lanes(s, focus, args, io, i, lanes, loss, grad, class_alpha);
+        // Through arrays: the cold helper is compiled without the wrapper's target features, so
+        // it must not touch a vector.
+        let (mut l, mut g) = ([0.0f32; 16], [0.0f32; 16]);
+        s.store(loss, &mut l);
+        s.store(grad, &mut g);
+        fix_lanes(focus, args, io, i, lanes, S::LANES, &mut l, &mut g, class_alpha);
+        return (s.load(&l), s.load(&g));
     }
     (loss, grad)
 }
@@ -256,21 +263,18 @@ fn soft_block<S: Simd, F: Focus>(
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
 #[cold]
-fn fix_lanes<S: Simd, F: Focus, I: Io>(
-    s: S,
+fn fix_lanes<F: Focus, I: Io>(
     focus: F,
     args: &Args<'_>,
     io: &I,
     i: usize,
     lanes: usize,
-    loss: S::V,
-    grad: S::V,
+    width: usize,
+    l: &mut [f32; 16],
+    g: &mut [f32; 16],
     class_alpha: Option<&[f32]>,
-) -> (S::V, S::V) {
-    let (mut l, mut g) = ([0.0f32; 16], [0.0f32; 16]);
-    s.store(loss, &mut l);
-    s.store(grad, &mut g);
-    for k in 0..S::LANES {
+) {
+    for k in 0..width {
         if k >= lanes {
             l[k] = 0.0;
             continue;
@@ -285,32 +289,23 @@ fn fix_lanes<S: Simd, F: Focus, I: Io>(
             (None, Weights::Scalar(a)) => t.alpha_t(a),
             _ => 1.0,
         };
-        (l[k], g[k]) = limits(s, focus, x, t, alpha_t);
+        (l[k], g[k]) = limits(focus, x, t, alpha_t);
         // The vector path divides by D afterwards when D < 1.
         if args.divisor >= 1.0 {
             g[k] /= args.divisor;
         }
     }
-    (s.load(&l), s.load(&g))
 }
 
 /// Loss and gradient at x = ±∞ or NaN. At x = +∞, p = 1: m = 1 − y', ce is +∞ unless 1 − y' = 0,
 /// and the gradient tends to α_t·m^γ·(1 − y'); at x = −∞ the mirror image.
-fn limits<S: Simd, F: Focus>(s: S, focus: F, x: f32, t: Smoothed, alpha_t: f32) -> (f32, f32) {
+fn limits<F: Focus>(focus: F, x: f32, t: Smoothed, alpha_t: f32) -> (f32, f32) {
     if x.is_nan() {
         return (f32::NAN, f32::NAN);
     }
     // The mass on the side the logit is wrong about, and the sign of the gradient.
     let (m, sign) = if x > 0.0 { (t.not_y, 1.0) } else { (t.y, -1.0) };
     let loss = if alpha_t > 0.0 && m > 0.0 { f32::INFINITY } else { 0.0 };
-    let m_gamma = scalar_pow(s, focus, m);
+    let m_gamma = focus.pow(Scalar, m, math::ln(Scalar, m));
     (loss, sign * mul0(alpha_t, m_gamma * m))
-}
-
-/// `m^γ` for one value, with the backend's own arithmetic.
-fn scalar_pow<S: Simd, F: Focus>(s: S, focus: F, m: f32) -> f32 {
-    let mut out = [0.0f32; 16];
-    let v = s.splat(m);
-    s.store(focus.pow(s, v, math::ln(s, v)), &mut out);
-    out[0]
 }
