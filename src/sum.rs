@@ -5,10 +5,11 @@
 //! `n · 2^-53` (2^-25 at n = 2^28, well inside float32), and its range cannot overflow on a
 //! float32 sum. Elsewhere (Cortex-M4F and smaller, where float64 is software and about twenty
 //! times slower) it is a renormalised pair of float32 values (a "double-float" sum), whose error
-//! is about one float32 rounding plus `n · 2^-48` of the total. Either way the order of the additions is the order of
-//! the terms, so the result depends on the input alone.
+//! is about one float32 rounding plus `n · 2^-48` of the total. Either way the order of the
+//! additions is fixed by the input length and the backend, so the result depends on nothing else.
 
-/// The accumulator this target uses.
+/// Whether this target has float64 in hardware (then loss terms are handed over and summed in
+/// float64).
 #[cfg(any(
     target_arch = "x86",
     target_arch = "x86_64",
@@ -21,22 +22,13 @@
     target_arch = "wasm32",
     target_arch = "wasm64",
 ))]
-pub(crate) type Accumulator = WideSum;
-/// The type a loss term is handed to the accumulator in: wide enough, where the hardware has
-/// float64, that a softmax row's loss cannot overflow before a `mean` divides it.
-#[cfg(any(
-    target_arch = "x86",
-    target_arch = "x86_64",
-    target_arch = "aarch64",
-    target_arch = "arm64ec",
-    target_arch = "powerpc64",
-    target_arch = "riscv64",
-    target_arch = "loongarch64",
-    target_arch = "s390x",
-    target_arch = "wasm32",
-    target_arch = "wasm64",
-))]
-pub(crate) type Wide = f64;
+mod width {
+    /// The accumulator this target uses.
+    pub(crate) type Accumulator = super::WideSum;
+    /// The type a loss term is handed to the accumulator in: wide enough that a softmax row's
+    /// loss cannot overflow before a `mean` divides it.
+    pub(crate) type Wide = f64;
+}
 #[cfg(not(any(
     target_arch = "x86",
     target_arch = "x86_64",
@@ -49,20 +41,11 @@ pub(crate) type Wide = f64;
     target_arch = "wasm32",
     target_arch = "wasm64",
 )))]
-pub(crate) type Wide = f32;
-#[cfg(not(any(
-    target_arch = "x86",
-    target_arch = "x86_64",
-    target_arch = "aarch64",
-    target_arch = "arm64ec",
-    target_arch = "powerpc64",
-    target_arch = "riscv64",
-    target_arch = "loongarch64",
-    target_arch = "s390x",
-    target_arch = "wasm32",
-    target_arch = "wasm64",
-)))]
-pub(crate) type Accumulator = CompensatedSum;
+mod width {
+    pub(crate) type Accumulator = super::CompensatedSum;
+    pub(crate) type Wide = f32;
+}
+pub(crate) use width::{Accumulator, Wide};
 
 /// What every accumulator offers.
 pub(crate) trait Accumulate: Default {

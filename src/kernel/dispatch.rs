@@ -105,6 +105,41 @@ wrappers!(
     specialised
 );
 
+/// Calls the wrapper of `$backend` among `[$avx512, $avx2, $neon, $portable, $scalar]` with the
+/// backend's token and `$arg`s; a backend that is not compiled for this target, or whose token
+/// cannot be made, falls back to the scalar one.
+macro_rules! route {
+    ($backend:expr, [$avx512:ident, $avx2:ident, $neon:ident, $portable:ident, $scalar:ident], $($arg:expr),*) => {{
+        match $backend {
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx512 => {
+                if let Some(s) = crate::simd::x86_64::avx512::Avx512::new() {
+                    // SAFETY: the token exists, so the CPU runs AVX-512F, AVX2 and FMA.
+                    return unsafe { $avx512(s, $($arg),*) };
+                }
+            }
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx2 => {
+                if let Some(s) = crate::simd::x86_64::avx2::Avx2::new() {
+                    // SAFETY: the token exists, so the CPU runs AVX2 and FMA.
+                    return unsafe { $avx2(s, $($arg),*) };
+                }
+            }
+            #[cfg(target_arch = "aarch64")]
+            Backend::Neon => {
+                if let Some(s) = crate::simd::aarch64::neon::Neon::new() {
+                    // SAFETY: the token exists, so the CPU runs NEON.
+                    return unsafe { $neon(s, $($arg),*) };
+                }
+            }
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
+            Backend::Portable => return $portable(Portable, $($arg),*),
+            _ => {}
+        }
+        $scalar(Scalar, $($arg),*)
+    }};
+}
+
 /// Runs the sigmoid kernel on `backend` (which the caller has checked is available).
 pub(crate) fn sigmoid<I: Io>(
     backend: Backend,
@@ -114,33 +149,15 @@ pub(crate) fn sigmoid<I: Io>(
     io: &mut I,
     losses: Option<&mut [f32]>,
 ) -> Wide {
-    match backend {
-        #[cfg(target_arch = "x86_64")]
-        Backend::Avx512 => {
-            if let Some(s) = crate::simd::x86_64::avx512::Avx512::new() {
-                // SAFETY: the token exists, so the CPU runs AVX-512F, AVX2 and FMA.
-                return unsafe { sigmoid_avx512(s, focus, hard, args, io, losses) };
-            }
-        }
-        #[cfg(target_arch = "x86_64")]
-        Backend::Avx2 => {
-            if let Some(s) = crate::simd::x86_64::avx2::Avx2::new() {
-                // SAFETY: the token exists, so the CPU runs AVX2 and FMA.
-                return unsafe { sigmoid_avx2(s, focus, hard, args, io, losses) };
-            }
-        }
-        #[cfg(target_arch = "aarch64")]
-        Backend::Neon => {
-            if let Some(s) = crate::simd::aarch64::neon::Neon::new() {
-                // SAFETY: the token exists, so the CPU runs NEON.
-                return unsafe { sigmoid_neon(s, focus, hard, args, io, losses) };
-            }
-        }
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
-        Backend::Portable => return sigmoid_portable(Portable, focus, hard, args, io, losses),
-        _ => {}
-    }
-    sigmoid_scalar(Scalar, focus, hard, args, io, losses)
+    route!(
+        backend,
+        [sigmoid_avx512, sigmoid_avx2, sigmoid_neon, sigmoid_portable, sigmoid_scalar],
+        focus,
+        hard,
+        args,
+        io,
+        losses
+    )
 }
 
 /// Runs the softmax kernel on `backend` (which the caller has checked is available).
@@ -152,31 +169,13 @@ pub(crate) fn softmax<'t, I: Io, R: softmax::RowTargets<'t>>(
     io: &mut I,
     losses: Option<&mut [f32]>,
 ) -> Wide {
-    match backend {
-        #[cfg(target_arch = "x86_64")]
-        Backend::Avx512 => {
-            if let Some(s) = crate::simd::x86_64::avx512::Avx512::new() {
-                // SAFETY: the token exists, so the CPU runs AVX-512F, AVX2 and FMA.
-                return unsafe { softmax_avx512(s, focus, hard, args, io, losses) };
-            }
-        }
-        #[cfg(target_arch = "x86_64")]
-        Backend::Avx2 => {
-            if let Some(s) = crate::simd::x86_64::avx2::Avx2::new() {
-                // SAFETY: the token exists, so the CPU runs AVX2 and FMA.
-                return unsafe { softmax_avx2(s, focus, hard, args, io, losses) };
-            }
-        }
-        #[cfg(target_arch = "aarch64")]
-        Backend::Neon => {
-            if let Some(s) = crate::simd::aarch64::neon::Neon::new() {
-                // SAFETY: the token exists, so the CPU runs NEON.
-                return unsafe { softmax_neon(s, focus, hard, args, io, losses) };
-            }
-        }
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
-        Backend::Portable => return softmax_portable(Portable, focus, hard, args, io, losses),
-        _ => {}
-    }
-    softmax_scalar(Scalar, focus, hard, args, io, losses)
+    route!(
+        backend,
+        [softmax_avx512, softmax_avx2, softmax_neon, softmax_portable, softmax_scalar],
+        focus,
+        hard,
+        args,
+        io,
+        losses
+    )
 }
