@@ -37,14 +37,11 @@ macro_rules! specialised {
     };
 }
 
-/// Calls the kernel with γ decided at run time (the scalar backend).
+/// Calls the one kernel instance whose γ and target form are decided at run time (the scalar
+/// backend).
 macro_rules! dynamic {
     ($s:expr, $focus:expr, $hard:expr, $kernel:ident, $($arg:expr),*) => {
-        if $hard {
-            $kernel::run($s, $focus, Hard, $($arg),*)
-        } else {
-            $kernel::run($s, $focus, Soft, $($arg),*)
-        }
+        $kernel::run($s, $focus, $hard, $($arg),*)
     };
 }
 

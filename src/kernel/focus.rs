@@ -4,7 +4,7 @@
 //! backend uses the one run-time form, [`crate::math::Focus`], to keep microcontroller code small.
 
 use crate::math::Focus as Dynamic;
-use crate::simd::{math, Simd};
+use crate::simd::Simd;
 
 /// A way to compute `m^γ`.
 pub(crate) trait Focus: Copy {
@@ -75,6 +75,8 @@ impl Focus for Dynamic {
     fn pow<S: Simd>(self, s: S, m: S::V, ln_m: S::V) -> S::V {
         match self {
             Dynamic::Zero => s.splat(1.0),
+            // The common γ first: one product instead of the loop's tests (scalar backend).
+            Dynamic::Int(2) => s.mul(m, m),
             Dynamic::Int(mut n) => {
                 let (mut base, mut acc) = (m, s.splat(1.0));
                 while n > 0 {
@@ -86,7 +88,7 @@ impl Focus for Dynamic {
                 }
                 acc
             }
-            Dynamic::Real(gamma) => math::pow_from_ln(s, gamma, ln_m),
+            Dynamic::Real(gamma) => s.pow_from_ln(gamma, ln_m),
         }
     }
 }

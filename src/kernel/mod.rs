@@ -10,10 +10,12 @@ pub(crate) mod focus;
 pub(crate) mod sigmoid;
 pub(crate) mod softmax;
 
-/// Whether a kernel instance is the hard-target form (every target exactly 0 or 1, one class
-/// index per row, no smoothing): a type, so that each form is its own instance.
+/// Whether a kernel runs the hard-target form (every target exactly 0 or 1, one class index per
+/// row, no smoothing). Vector backends pass a type ([`Hard`] or [`Soft`]), so that each form is
+/// its own instance with the other branch folded away; the scalar backend passes a `bool`, so
+/// that one instance serves both forms and microcontroller code stays small.
 pub(crate) trait TargetForm: Copy {
-    const HARD: bool;
+    fn hard(self) -> bool;
 }
 
 /// The hard-target form.
@@ -24,9 +26,22 @@ pub(crate) struct Hard;
 pub(crate) struct Soft;
 
 impl TargetForm for Hard {
-    const HARD: bool = true;
+    #[inline(always)]
+    fn hard(self) -> bool {
+        true
+    }
 }
 
 impl TargetForm for Soft {
-    const HARD: bool = false;
+    #[inline(always)]
+    fn hard(self) -> bool {
+        false
+    }
+}
+
+impl TargetForm for bool {
+    #[inline(always)]
+    fn hard(self) -> bool {
+        self
+    }
 }

@@ -2,8 +2,8 @@
 //!
 //! Two forms: hard targets (every target exactly 0 or 1, no smoothing), which selects between
 //! the two sides of the sigmoid with masks instead of computing `s = 2y − 1`; and soft targets,
-//! the general formula. Both share `e = exp(−|x|)`, `σ(|x|) = 1/(1 + e)`, `σ(−|x|) = e·σ(|x|)`
-//! and `log1p(e)`, from which every other quantity is formed without cancellation.
+//! the general formula. Both build on the same [`Parts`], from which every other quantity is
+//! formed without cancellation.
 
 use super::focus::Focus;
 use super::TargetForm;
@@ -50,7 +50,7 @@ struct BlockWeights<V> {
 pub(crate) fn run<S: Simd, F: Focus, H: TargetForm, I: Io>(
     s: S,
     focus: F,
-    _: H,
+    form: H,
     args: &Args<'_>,
     io: &mut I,
     mut losses: Option<&mut [f32]>,
@@ -90,7 +90,7 @@ pub(crate) fn run<S: Simd, F: Focus, H: TargetForm, I: Io>(
                         Some(ca) => Some(&ca[at[$k]..]),
                         None => None,
                     };
-                    block::<S, F, H, I>(s, focus, args, io, base + at[$k], $lanes, w, ca)
+                    block(s, focus, form, args, io, base + at[$k], $lanes, w, ca)
                 }};
             }
             // Four full blocks at a time where they fit: four independent chains in flight (not
@@ -160,6 +160,7 @@ fn weights_at<S: Simd>(
 fn block<S: Simd, F: Focus, H: TargetForm, I: Io>(
     s: S,
     focus: F,
+    form: H,
     args: &Args<'_>,
     io: &I,
     i: usize,
@@ -169,22 +170,43 @@ fn block<S: Simd, F: Focus, H: TargetForm, I: Io>(
 ) -> (S::V, S::V) {
     let x = io.load_x(s, i, lanes, 0.0);
     let y = load_at(s, args.targets, i, lanes, 0.0);
-    let (loss, grad) = if H::HARD {
-        hard_block(s, focus, x, y, w)
+    let parts = Parts::new(s, x);
+    let (loss, grad) = if form.hard() {
+        hard_block(s, focus, x, y, parts, w)
     } else {
-        soft_block(s, focus, x, y, args.label_smoothing, w)
+        soft_block(s, focus, x, y, parts, args.label_smoothing, w)
     };
     let finite = s.le(s.abs(x), s.splat(f32::MAX));
     if s.any(s.mask_not(finite)) || lanes < S::LANES {
         // Through arrays: the cold helper is compiled without the wrapper's target features, so
         // it must not touch a vector.
-        let (mut l, mut g) = ([0.0f32; 16], [0.0f32; 16]);
-        s.store(loss, &mut l);
-        s.store(grad, &mut g);
-        fix_lanes(focus, args, io, i, lanes, S::LANES, &mut l, &mut g, class_alpha);
-        return (s.load(&l), s.load(&g));
+        let (mut l, mut g) = (S::Array::default(), S::Array::default());
+        s.store(loss, l.as_mut());
+        s.store(grad, g.as_mut());
+        fix_lanes(focus, args, io, i, lanes, l.as_mut(), g.as_mut(), class_alpha);
+        return (s.load(l.as_ref()), s.load(g.as_ref()));
     }
     (loss, grad)
+}
+
+/// What both forms build on, for finite logits: `|x|`, `e = exp(−|x|)`, `σ(|x|) = 1/(1 + e)`,
+/// `σ(−|x|) = e·σ(|x|)` and `log1p(e)`.
+#[derive(Clone, Copy)]
+struct Parts<V> {
+    ax: V,
+    big: V,
+    small: V,
+    l: V,
+}
+
+impl<V: Copy> Parts<V> {
+    #[inline(always)]
+    fn new<S: Simd<V = V>>(s: S, x: V) -> Parts<V> {
+        let ax = s.abs(x);
+        let e = math::exp(s, s.neg(ax));
+        let big = s.div(s.splat(1.0), s.add(s.splat(1.0), e));
+        Parts { ax, big, small: s.mul(e, big), l: math::log1p(s, e) }
+    }
 }
 
 /// Hard targets (y ∈ {0, 1}, no smoothing), finite logits.
@@ -193,12 +215,15 @@ fn block<S: Simd, F: Focus, H: TargetForm, I: Io>(
 /// `m = 1 − p_t` is `σ(−|x|)` when right and `σ(|x|)` when wrong, `ce = softplus(∓|x|)`, and
 /// `dloss/dx = −s·α_t·m^γ·(γ·p_t·ce + m)`.
 #[inline(always)]
-fn hard_block<S: Simd, F: Focus>(s: S, focus: F, x: S::V, y: S::V, w: BlockWeights<S::V>) -> (S::V, S::V) {
-    let ax = s.abs(x);
-    let e = math::exp(s, s.neg(ax));
-    let big = s.div(s.splat(1.0), s.add(s.splat(1.0), e));
-    let small = s.mul(e, big);
-    let l = math::log1p(s, e);
+fn hard_block<S: Simd, F: Focus>(
+    s: S,
+    focus: F,
+    x: S::V,
+    y: S::V,
+    parts: Parts<S::V>,
+    w: BlockWeights<S::V>,
+) -> (S::V, S::V) {
+    let Parts { ax, big, small, l } = parts;
     let one = s.eq(y, s.splat(1.0));
     let wrong = s.mask_xor(s.le(s.splat(0.0), x), one);
     let m = s.select(wrong, big, small);
@@ -220,14 +245,11 @@ fn soft_block<S: Simd, F: Focus>(
     focus: F,
     x: S::V,
     y: S::V,
+    parts: Parts<S::V>,
     label_smoothing: f32,
     w: BlockWeights<S::V>,
 ) -> (S::V, S::V) {
-    let ax = s.abs(x);
-    let e = math::exp(s, s.neg(ax));
-    let big = s.div(s.splat(1.0), s.add(s.splat(1.0), e));
-    let small = s.mul(e, big);
-    let l = math::log1p(s, e);
+    let Parts { ax, big, small, l } = parts;
     let zero = s.splat(0.0);
     let pos = s.le(zero, x);
     let p = s.select(pos, big, small);
@@ -241,7 +263,7 @@ fn soft_block<S: Simd, F: Focus>(
 
     let m = s.mul_add(p, y0, s.mul(not_p, y1));
     let ce = s.mul_add(y1, softplus_neg_x, s.mul(y0, softplus_x));
-    let ln_m = if focus.needs_ln() { math::ln(s, m) } else { m };
+    let ln_m = if focus.needs_ln() { s.ln(m) } else { m };
     let m_gamma = focus.pow(s, m, ln_m);
     let alpha_loss = s.mul_add(w.loss1, y1, s.mul(w.loss0, y0));
     let alpha_grad = s.mul_add(w.grad1, y1, s.mul(w.grad0, y0));
@@ -269,12 +291,11 @@ fn fix_lanes<F: Focus, I: Io>(
     io: &I,
     i: usize,
     lanes: usize,
-    width: usize,
-    l: &mut [f32; 16],
-    g: &mut [f32; 16],
+    l: &mut [f32],
+    g: &mut [f32],
     class_alpha: Option<&[f32]>,
 ) {
-    for k in 0..width {
+    for k in 0..l.len() {
         if k >= lanes {
             l[k] = 0.0;
             continue;
@@ -306,6 +327,6 @@ fn limits<F: Focus>(focus: F, x: f32, t: Smoothed, alpha_t: f32) -> (f32, f32) {
     // The mass on the side the logit is wrong about, and the sign of the gradient.
     let (m, sign) = if x > 0.0 { (t.not_y, 1.0) } else { (t.y, -1.0) };
     let loss = if alpha_t > 0.0 && m > 0.0 { f32::INFINITY } else { 0.0 };
-    let m_gamma = focus.pow(Scalar, m, math::ln(Scalar, m));
+    let m_gamma = focus.pow(Scalar, m, Scalar.ln(m));
     (loss, sign * mul0(alpha_t, m_gamma * m))
 }

@@ -123,7 +123,7 @@ fn stats<S: Simd>(s: S, max: S::V, others: S::V, unique: S::V, needs_ln: bool) -
     let sv = s.add(one, others);
     let small = s.le(others, one);
     // log1p only on its domain [−1/2, 1]; above it, s ≥ 2 and ln(s) does not cancel.
-    let log_s = s.select(small, math::log1p(s, s.select(small, others, one)), math::ln(s, sv));
+    let log_s = s.select(small, s.log1p(s.select(small, others, one)), s.ln(sv));
     let none = s.eq(others, zero);
     let ratio = s.select(none, one, s.div(log_s, s.select(none, one, others)));
     Stats {
@@ -133,7 +133,7 @@ fn stats<S: Simd>(s: S, max: S::V, others: S::V, unique: S::V, needs_ln: bool) -
         half_log_s: s.mul(s.splat(0.5), log_s),
         unique,
         argmax_l_over_q: s.neg(s.mul(sv, ratio)),
-        argmax_ln_q: if needs_ln { s.sub(math::ln(s, others), log_s) } else { zero },
+        argmax_ln_q: if needs_ln { s.sub(s.ln(others), log_s) } else { zero },
     }
 }
 
@@ -183,8 +183,7 @@ fn terms<S: Simd, F: Focus>(s: S, focus: F, x: S::V, st: &Stats<S::V>) -> Terms<
         s.sub(s.sub(s.mul(x, half), s.mul(max, half)), st.half_log_s),
     );
     let l_over_q = s.select(is_argmax, st.argmax_l_over_q, s.div(s.add(half_l, half_l), q));
-    let ln_q =
-        if focus.needs_ln() { s.select(is_argmax, st.argmax_ln_q, math::log1p(s, s.neg(p))) } else { q };
+    let ln_q = if focus.needs_ln() { s.select(is_argmax, st.argmax_ln_q, s.log1p(s.neg(p))) } else { q };
     let q_gamma = focus.pow(s, q, ln_q);
     // γ·p·l/(1 − p), which is 0 where p is (masked classes, and the far tail of a huge row).
     let focus_term = s.mul(s.mul(s.splat(focus.gamma()), p), l_over_q);
@@ -217,7 +216,7 @@ fn weighted_loss(w_tau: f32, half_loss: f32) -> Wide {
 pub(crate) fn run<'t, S: Simd, F: Focus, H: TargetForm, I: Io, R: RowTargets<'t>>(
     s: S,
     focus: F,
-    _: H,
+    form: H,
     args: &Args<'_, R>,
     io: &mut I,
     mut losses: Option<&mut [f32]>,
@@ -226,7 +225,7 @@ pub(crate) fn run<'t, S: Simd, F: Focus, H: TargetForm, I: Io, R: RowTargets<'t>
     let mut row = 0;
     // Rows that fit one vector, with one class index each and no smoothing: LANES rows at a
     // time, so that the per-row arithmetic (normaliser, target term) runs one row per lane.
-    let batched = H::HARD && S::LANES > 1 && args.classes <= S::LANES;
+    let batched = form.hard() && S::LANES > 1 && args.classes <= S::LANES;
     while row < args.rows {
         if batched && row + S::LANES <= args.rows {
             let mut row_losses = [0.0 as Wide; 16];
@@ -241,7 +240,7 @@ pub(crate) fn run<'t, S: Simd, F: Focus, H: TargetForm, I: Io, R: RowTargets<'t>
                 continue;
             }
         }
-        let loss = one_row::<S, F, H, I>(s, focus, args, io, row * args.classes, args.targets.row(row));
+        let loss = one_row(s, focus, form, args, io, row * args.classes, args.targets.row(row));
         total.add(loss);
         if let Some(losses) = losses.as_deref_mut() {
             losses[row] = loss as f32;
@@ -365,6 +364,7 @@ fn w_tau<'t, S: Simd>(
 fn one_row<'t, S: Simd, F: Focus, H: TargetForm, I: Io>(
     s: S,
     focus: F,
+    form: H,
     args: &Args<'_, impl RowTargets<'t>>,
     io: &mut I,
     base: usize,
@@ -391,7 +391,7 @@ fn one_row<'t, S: Simd, F: Focus, H: TargetForm, I: Io>(
     }
     let max = s.reduce_max(vmax);
     let hard_class = match target {
-        RowTarget::Class(t) if H::HARD => Some((t, io.x(base + t))),
+        RowTarget::Class(t) if form.hard() => Some((t, io.x(base + t))),
         _ => None,
     };
     if max == f32::NEG_INFINITY {
@@ -412,7 +412,7 @@ fn one_row<'t, S: Simd, F: Focus, H: TargetForm, I: Io>(
         let is_max = s.eq(x, vmax);
         below = s.add(below, s.select(is_max, zero, e));
         at_max = s.add(at_max, s.select(is_max, one, zero));
-        if H::HARD && I::GRAD {
+        if form.hard() && I::GRAD {
             // Kept for pass 3: the gradient of class k is −e_k·w_t·g_t/s.
             if single {
                 e_single = e;

@@ -28,6 +28,8 @@ pub(crate) trait Simd: Copy {
     type M: Copy;
     /// The loss accumulator (float64 lanes where the hardware has them).
     type Acc: Copy;
+    /// An array of `LANES` float32 values, for lanes that leave the registers.
+    type Array: Copy + Default + AsRef<[f32]> + AsMut<[f32]>;
     /// Lanes per vector.
     const LANES: usize;
 
@@ -88,6 +90,25 @@ pub(crate) trait Simd: Copy {
         let n1 = self.max(n, self.splat(-126.0));
         let n2 = self.sub(n, n1);
         self.mul(self.mul(a, self.pow2(n1)), self.pow2(n2))
+    }
+
+    /// [`math::ln`]. This and the two hooks below serve the rarer paths of the kernels
+    /// (non-integer γ, soft targets, per-row statistics, special values); the hot paths call
+    /// `math` directly. Vector backends inline them; the scalar backend calls one shared copy
+    /// of each, to keep microcontroller flash small.
+    #[inline(always)]
+    fn ln(self, x: Self::V) -> Self::V {
+        math::ln(self, x)
+    }
+    /// [`math::log1p`], for the rarer paths (see [`Simd::ln`]).
+    #[inline(always)]
+    fn log1p(self, v: Self::V) -> Self::V {
+        math::log1p(self, v)
+    }
+    /// [`math::pow_from_ln`]: `m^γ` for non-integer γ (see [`Simd::ln`]).
+    #[inline(always)]
+    fn pow_from_ln(self, gamma: f32, ln_m: Self::V) -> Self::V {
+        math::pow_from_ln(self, gamma, ln_m)
     }
 
     /// The sum of the lanes, in a fixed order.

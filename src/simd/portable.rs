@@ -17,6 +17,7 @@ impl Simd for Portable {
     type V = f32x8;
     type M = f32x8;
     type Acc = [f64x4; 2];
+    type Array = [f32; 8];
     const LANES: usize = 8;
 
     #[inline(always)]

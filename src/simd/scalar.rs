@@ -3,7 +3,7 @@
 //! No FMA is assumed (`mul_add` rounds twice); the algorithms in `math` are written to stay
 //! exact enough without it.
 
-use super::Simd;
+use super::{math, Simd};
 use crate::sum::{Accumulate, Accumulator, Wide};
 
 /// The one-lane backend. Always available.
@@ -14,6 +14,7 @@ impl Simd for Scalar {
     type V = f32;
     type M = bool;
     type Acc = Accumulator;
+    type Array = [f32; 1];
     const LANES: usize = 1;
 
     #[inline(always)]
@@ -121,6 +122,28 @@ impl Simd for Scalar {
         f32::from_bits((((n as i32) + 127) as u32) << 23)
     }
     #[inline(always)]
+    fn scale_by_pow2(self, a: f32, n: f32) -> f32 {
+        // On one lane a branch is cheaper than the second product, which only results below
+        // 2^-126 need.
+        if n >= -126.0 {
+            a * self.pow2(n)
+        } else {
+            a * self.pow2(-126.0) * self.pow2(n + 126.0)
+        }
+    }
+    #[inline(always)]
+    fn ln(self, x: f32) -> f32 {
+        shared_ln(x)
+    }
+    #[inline(always)]
+    fn log1p(self, v: f32) -> f32 {
+        shared_log1p(v)
+    }
+    #[inline(always)]
+    fn pow_from_ln(self, gamma: f32, ln_m: f32) -> f32 {
+        shared_exp(gamma * ln_m)
+    }
+    #[inline(always)]
     fn reduce_add(self, a: f32) -> f32 {
         a
     }
@@ -146,4 +169,21 @@ impl Simd for Scalar {
     fn acc_total(self, acc: Accumulator) -> Wide {
         acc.total()
     }
+}
+
+// The out-of-line copies behind the rare-path hooks: one each in a whole program.
+
+#[inline(never)]
+fn shared_ln(x: f32) -> f32 {
+    math::ln(Scalar, x)
+}
+
+#[inline(never)]
+fn shared_log1p(v: f32) -> f32 {
+    math::log1p(Scalar, v)
+}
+
+#[inline(never)]
+fn shared_exp(x: f32) -> f32 {
+    math::exp(Scalar, x)
 }

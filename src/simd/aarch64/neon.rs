@@ -24,6 +24,7 @@ impl Simd for Neon {
     type V = float32x4_t;
     type M = uint32x4_t;
     type Acc = [float64x2_t; 2];
+    type Array = [f32; 4];
     const LANES: usize = 4;
 
     #[inline(always)]

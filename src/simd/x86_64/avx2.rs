@@ -25,6 +25,7 @@ impl Simd for Avx2 {
     type V = __m256;
     type M = __m256;
     type Acc = [__m256d; 2];
+    type Array = [f32; 8];
     const LANES: usize = 8;
 
     #[inline(always)]

@@ -25,6 +25,7 @@ impl Simd for Avx512 {
     type V = __m512;
     type M = __mmask16;
     type Acc = [__m512d; 2];
+    type Array = [f32; 16];
     const LANES: usize = 16;
 
     #[inline(always)]
