@@ -9,6 +9,7 @@ mod asm;
 mod bench;
 mod capi;
 mod embedded;
+mod exhaustive;
 mod firmware;
 mod x86_levels;
 
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
         "capi" => capi::run(),
         "ci" => ci(),
         "cross" => cross(),
+        "exhaustive" => exhaustive::run(&args[1..]),
         "firmware" => firmware::run(Budgets::Enforce),
         "size" => embedded::size(Budgets::Enforce),
         "test-aarch64" => embedded::test_aarch64(),
@@ -49,6 +51,8 @@ fn main() -> ExitCode {
                  capi   build target/capi/libfocal_loss.{{so,a}}; test them from C, C++ and Python\n  \
                  ci     every check CI runs: format, clippy, docs, tests, tidy, no_std builds, codegen\n         guard, x86 dispatch levels, aarch64 tests, firmware, flash sizes, C ABI\n  \
                  cross  no_std builds of the library for the embedded targets\n  \
+                 exhaustive [options]  every finite float32 logit through the sigmoid kernel against the\n         \
+                 oracle (opt-in, long; --help lists the options)\n  \
                  firmware  build the Cortex-M4F demo and run it on QEMU's mps2-an386 board\n  \
                  size   flash of each entry point on thumbv7em-none-eabihf, against its budget\n  \
                  test-aarch64  the test suite on aarch64 under qemu-aarch64 (the NEON backend)\n  \
