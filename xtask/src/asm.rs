@@ -484,13 +484,16 @@ fn is_fma(mnemonic: &str) -> bool {
 }
 
 /// An intrinsic (`core::core_arch::…`, `_mm256_…`) or a lane operation of the crate: neither
-/// may be called from a wrapper, where it should have been inlined.
+/// may be called from a wrapper, where it should have been inlined. The scalar backend's shared
+/// copies of the rare math (`simd::scalar::shared_*`, behind `Simd::ln` and its siblings) are out
+/// of line by design: the wrappers' per-row scalar work (row statistics, the target's terms)
+/// calls them.
 fn is_intrinsic(name: &str) -> bool {
     let last = name.rsplit("::").next().unwrap_or(name);
     name.contains("core_arch")
         || name.contains("core::arch::")
         || last.starts_with("_mm")
-        || name.contains("focal_loss::simd::")
+        || (name.contains("focal_loss::simd::") && !name.contains("focal_loss::simd::scalar::shared_"))
 }
 
 /// The last operand of an AT&T operand list (commas inside parentheses do not split).
@@ -575,6 +578,7 @@ mod tests {
         assert!(is_intrinsic("core::core_arch::x86::avx512f::_mm512_fmadd_ps"));
         assert!(is_intrinsic("<focal_loss::simd::x86_64::avx2::Avx2 as focal_loss::simd::Simd>::fma"));
         assert!(!is_intrinsic("focal_loss::kernel::sigmoid::fix_lanes"));
+        assert!(!is_intrinsic("focal_loss::simd::scalar::shared_ln"));
         assert_eq!(last_operand("0x0(,%r13,4),%rdx"), Some("%rdx"));
         assert_eq!(gpr("%r14d").as_deref(), Some("r14"));
         assert_eq!(gpr("%esi").as_deref(), Some("rsi"));
