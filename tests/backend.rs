@@ -85,3 +85,221 @@ fn expected_backend_is_detected() {
     assert_eq!(FocalLoss::default().backend().name(), expected, "backend of the default options");
     println!("detected backend: {expected}, as expected");
 }
+
+/// What the output buffers and the guards around every slice hold: a NaN with a payload no
+/// computation produces.
+const SENTINEL: f32 = f32::from_bits(0x7fc0_1234);
+
+/// Lanes per vector of a backend (1 for the scalar one).
+fn lanes(backend: Backend) -> usize {
+    match backend {
+        Backend::Avx512 => 16,
+        Backend::Portable | Backend::Avx2 => 8,
+        Backend::Neon => 4,
+        _ => 1,
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Task {
+    Sigmoid,
+    Softmax,
+    Probs,
+}
+
+/// `v` at offset `off` of a buffer with `off` guard values before it and 8 after.
+fn padded<T: Copy>(v: &[T], off: usize, guard: T) -> Vec<T> {
+    let mut buf = vec![guard; off + v.len() + 8];
+    buf[off..off + v.len()].copy_from_slice(v);
+    buf
+}
+
+/// Whether everything outside `off..off + n` still holds the guard.
+fn guards_intact(buf: &[f32], off: usize, n: usize) -> bool {
+    buf[..off].iter().chain(&buf[off + n..]).all(|x| x.to_bits() == SENTINEL.to_bits())
+}
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+/// What a batch was, formatted only when an assertion fails: under Miri formatting costs about as
+/// much as a call.
+struct Label<'a, 'b> {
+    fl: &'a FocalLoss<'b>,
+    task: Task,
+    rows: usize,
+    classes: usize,
+}
+
+impl core::fmt::Display for Label<'_, '_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let fl = self.fl;
+        write!(f, "{} {:?} {}×{}", fl.backend(), self.task, self.rows, self.classes)?;
+        write!(f, " γ={} {:?}", fl.gamma(), fl.reduction())
+    }
+}
+
+/// One batch of `task` (`rows` × `classes`) through every form of its entry point on `fl`, with
+/// every buffer at its own odd offset inside a larger one: the separate gradient, forward only
+/// and in place agree bit for bit, nothing is written outside the slices, and the losses (or the
+/// reduced loss) and the gradient are within the budget of the float64 oracle.
+fn check_batch(fl: &FocalLoss<'_>, task: Task, rows: usize, classes: usize) {
+    let label = Label { fl, task, rows, classes };
+    let n = rows * classes;
+    let logits: Vec<f32> = (0..n).map(|i| ((i * 37 + n * 11) % 97) as f32 / 6.0 - 8.0).collect();
+    // Hard targets for half the lengths, soft ones for the others (the kernels specialise both).
+    let hard = n % 4 < 2;
+    let values: Vec<f32> = match task {
+        Task::Sigmoid if hard => (0..n).map(|i| (i % 3 == 0) as u8 as f32).collect(),
+        Task::Sigmoid => (0..n).map(|i| (i % 5) as f32 / 4.0).collect(),
+        // One row of probabilities: most of the mass on one class, the rest spread evenly.
+        _ => (0..n)
+            .map(|i| {
+                let (row, k) = (i / classes, i % classes);
+                let spread = 0.25 / classes as f32;
+                if k == row % classes {
+                    0.75 + spread
+                } else {
+                    spread
+                }
+            })
+            .collect(),
+    };
+    let indices: Vec<i64> =
+        (0..rows).map(|r| if r % 5 == 4 { -100 } else { ((r * 7) % classes.max(1)) as i64 }).collect();
+    let per_row = task != Task::Sigmoid;
+    let reduction = fl.reduction();
+    let losses_len = if reduction != Reduction::None {
+        None
+    } else if per_row {
+        Some(rows)
+    } else {
+        Some(n)
+    };
+
+    // Odd offsets, different for each buffer.
+    let (lo, to, go, so) = (1, 3, 5, 7);
+    let logits_buf = padded(&logits, lo, SENTINEL);
+    let values_buf = padded(&values, to, SENTINEL);
+    let indices_buf = padded(&indices, to, i64::MIN);
+    let call = |x: &[f32], out: Out<'_>| match task {
+        Task::Sigmoid => fl.sigmoid(x, &values_buf[to..to + n], classes, out),
+        Task::Softmax => fl.softmax(x, &indices_buf[to..to + rows], classes, out),
+        Task::Probs => fl.softmax_probs(x, &values_buf[to..to + n], classes, out),
+    };
+    let x = &logits_buf[lo..lo + n];
+
+    // The gradient in its own buffer.
+    let mut grad_buf = vec![SENTINEL; go + n + 8];
+    let mut losses_buf = vec![SENTINEL; so + losses_len.unwrap_or(0) + 8];
+    let mut out = Out::new().grad(&mut grad_buf[go..go + n]);
+    if let Some(l) = losses_len {
+        out = out.losses(&mut losses_buf[so..so + l]);
+    }
+    let total = call(x, out).unwrap_or_else(|e| panic!("{label}: {e}"));
+    let grad = &grad_buf[go..go + n];
+    let losses = &losses_buf[so..so + losses_len.unwrap_or(0)];
+    assert!(guards_intact(&grad_buf, go, n), "{label}: written outside the gradient");
+    assert!(guards_intact(&losses_buf, so, losses.len()), "{label}: written outside the losses");
+    assert!(grad.iter().chain(losses).all(|g| g.to_bits() != SENTINEL.to_bits()), "{label}: not all written");
+
+    // Forward only.
+    let mut forward_losses = padded(&vec![SENTINEL; losses.len()], so, SENTINEL);
+    let mut out = Out::new();
+    if let Some(l) = losses_len {
+        out = out.losses(&mut forward_losses[so..so + l]);
+    }
+    let forward = call(x, out).unwrap();
+    assert_eq!(forward.to_bits(), total.to_bits(), "{label}: forward-only total");
+    assert_eq!(bits(&forward_losses[so..so + losses.len()]), bits(losses), "{label}: forward-only losses");
+    assert!(guards_intact(&forward_losses, so, losses.len()), "{label}: forward-only wrote outside");
+
+    // In place, over the logits at their odd offset.
+    let mut in_place = logits_buf.clone();
+    let mut in_place_losses = padded(&vec![SENTINEL; losses.len()], so, SENTINEL);
+    let l = losses_len.map(|l| &mut in_place_losses[so..so + l]);
+    let buf = &mut in_place[lo..lo + n];
+    let t = match task {
+        Task::Sigmoid => fl.sigmoid_in_place(buf, &values_buf[to..to + n], classes, l),
+        Task::Softmax => fl.softmax_in_place(buf, &indices_buf[to..to + rows], classes, l),
+        Task::Probs => fl.softmax_probs_in_place(buf, &values_buf[to..to + n], classes, l),
+    }
+    .unwrap();
+    assert_eq!(t.to_bits(), total.to_bits(), "{label}: in-place total");
+    assert_eq!(bits(&in_place[lo..lo + n]), bits(grad), "{label}: in-place gradient");
+    assert_eq!(bits(&in_place_losses[so..so + losses.len()]), bits(losses), "{label}: in-place losses");
+    assert!(guards_intact(&in_place, lo, n), "{label}: in place wrote outside the logits");
+    assert!(guards_intact(&in_place_losses, so, losses.len()), "{label}: in place wrote outside");
+
+    // Against the oracle.
+    let wide = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<_>>();
+    let opts = oracle::Options {
+        gamma: fl.gamma() as f64,
+        alpha: fl.alpha().map(f64::from),
+        reduction: match reduction {
+            Reduction::None => oracle::Reduction::None,
+            Reduction::Sum => oracle::Reduction::Sum,
+            _ => oracle::Reduction::Mean,
+        },
+        ignore_index: Some(-100),
+        ..Default::default()
+    };
+    let exact = match task {
+        Task::Sigmoid => oracle::sigmoid(&opts, &wide(&logits), &wide(&values), classes),
+        Task::Softmax => oracle::softmax(&opts, &wide(&logits), &indices, classes),
+        Task::Probs => oracle::softmax_probs(&opts, &wide(&logits), &wide(&values), classes),
+    };
+    let computed_losses = if losses_len.is_some() { losses.to_vec() } else { vec![total] };
+    for (what, computed, exact) in [("loss", &computed_losses[..], &exact.loss), ("grad", grad, &exact.grad)]
+    {
+        assert_eq!(computed.len(), exact.len(), "{label}: {what} length");
+        for (i, (&c, e)) in computed.iter().zip(exact).enumerate() {
+            let err = oracle::error_in_budgets(c, e);
+            assert!(err <= 1.0, "{label}: {what}[{i}] = {c:e}, exact {:e}: {err:.2} budgets", e.value);
+        }
+    }
+}
+
+/// Every entry point (sigmoid, softmax, target probabilities; separate gradient, forward only, in
+/// place) on every backend this CPU runs, at every length from 0 to 2·lanes + 1 of the widest of
+/// them (empty, partial and full vectors, and a partial one after two full ones), with every
+/// buffer at an odd offset inside a larger one. Sigmoid runs `n` binary elements; softmax and
+/// target probabilities run one row of `n` classes (blocks along a row) and `n` rows of 3 classes
+/// (several short rows per vector; under Miri for class indices only). Under Miri this is the
+/// test that walks the vector paths' loads and stores at every length and alignment.
+#[test]
+fn every_entry_point_at_every_length_and_odd_offset() {
+    let available: Vec<Backend> = Backend::ALL.into_iter().filter(|b| b.is_available()).collect();
+    let mut calls = 0;
+    for &backend in &available {
+        for n in 0..=2 * lanes(backend).max(2) + 1 {
+            // γ = 2 (a specialised kernel) and 1.5 (the general one); each reduction in turn.
+            let gamma = if n % 2 == 0 { 2.0 } else { 1.5 };
+            let reduction = [Reduction::None, Reduction::Sum, Reduction::Mean][n % 3];
+            let fl = FocalLoss::builder()
+                .backend(backend)
+                .gamma(gamma)
+                .alpha(0.25)
+                .reduction(reduction)
+                .ignore_index(-100)
+                .build()
+                .unwrap();
+            check_batch(&fl, Task::Sigmoid, n, 1);
+            calls += 1;
+            for task in [Task::Softmax, Task::Probs] {
+                // One row of n classes (zero classes, no rows, for n = 0); n rows of 3 classes.
+                check_batch(&fl, task, usize::from(n > 0), n);
+                calls += 1;
+                // Under Miri, which interprets each element thousands of times more slowly, the
+                // short rows of class indices only (the batched path; probabilities take the
+                // row loop that one row of n already walks).
+                if task == Task::Softmax || !cfg!(miri) {
+                    check_batch(&fl, task, n, 3);
+                    calls += 1;
+                }
+            }
+        }
+    }
+    println!("{calls} batches × 3 forms on {available:?}");
+}

@@ -72,6 +72,7 @@ fn long_mean(n: usize) {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "4 Mi elements: hours under Miri")]
 fn mean_of_2_pow_22_terms_keeps_float32_accuracy() {
     long_mean(1 << 22);
 }

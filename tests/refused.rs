@@ -12,13 +12,23 @@
 //!
 //! Boundary values that must be accepted are checked too, and so is the `Display` text of every
 //! error.
+//!
+//! Under Miri (`cargo xtask miri`) every test still runs, on fewer values: the first, middle and
+//! last of each list that calls every entry point ([`walk`]), two reductions ([`REDUCTIONS`])
+//! and the `i64` index type in [`every_softmax`].
 
 use focal_loss::{Buffer, ClassIndex, Error, FocalLoss, Out, Reduction};
 
 /// What the output buffers hold before a call: a NaN with a payload no computation produces.
 const SENTINEL: f32 = f32::from_bits(0x7fc0_1234);
 
+#[cfg(not(miri))]
 const REDUCTIONS: [Reduction; 3] = [Reduction::None, Reduction::Sum, Reduction::Mean];
+/// Under Miri, which interprets every call thousands of times more slowly: none (every way of
+/// passing outputs) and mean (a reduction to one value); sum differs from mean only in its
+/// divisor, and `losses_with_a_reduction_to_one_value_are_refused` still runs it.
+#[cfg(miri)]
+const REDUCTIONS: [Reduction; 2] = [Reduction::None, Reduction::Mean];
 
 fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|x| x.to_bits()).collect()
@@ -146,8 +156,38 @@ fn probs_in_place(
     })
 }
 
+/// Which call a result came from: an entry point (with its index type, if any) and how its
+/// outputs were passed. Formatted only when an assertion fails: under Miri formatting a label
+/// costs more than the call it names.
+#[derive(Clone, Copy, Debug)]
+struct Label {
+    entry: &'static str,
+    index_type: Option<&'static str>,
+    form: Form,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Form {
+    Separate(Outs),
+    InPlace { losses: Option<usize> },
+}
+
+impl core::fmt::Display for Label {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let in_place = if matches!(self.form, Form::InPlace { .. }) { "_in_place" } else { "" };
+        write!(f, "{}{in_place}", self.entry)?;
+        if let Some(ty) = self.index_type {
+            write!(f, "::<{ty}>")?;
+        }
+        match self.form {
+            Form::Separate(outs) => write!(f, " {outs:?}"),
+            Form::InPlace { losses } => write!(f, " losses={losses:?}"),
+        }
+    }
+}
+
 /// A labelled result of one call.
-type Calls = Vec<(String, Result<f32, Error>)>;
+type Calls = Vec<(Label, Result<f32, Error>)>;
 
 /// The ways of passing outputs with well-sized buffers: none, gradient, losses (reduction none
 /// only: otherwise a losses buffer is itself refused), both.
@@ -174,14 +214,12 @@ fn in_place_variants(fl: &FocalLoss<'_>, losses: usize) -> Vec<Option<usize>> {
 fn every_sigmoid(fl: &FocalLoss<'_>, logits: &[f32], targets: &[f32], classes: usize) -> Calls {
     let n = logits.len();
     let mut calls = Calls::new();
+    let label = |form| Label { entry: "sigmoid", index_type: None, form };
     for outs in out_variants(fl, n, n) {
-        calls.push((format!("sigmoid {outs:?}"), sigmoid(fl, logits, targets, classes, outs)));
+        calls.push((label(Form::Separate(outs)), sigmoid(fl, logits, targets, classes, outs)));
     }
     for losses in in_place_variants(fl, n) {
-        calls.push((
-            format!("sigmoid_in_place losses={losses:?}"),
-            sigmoid_in_place(fl, logits, targets, classes, losses),
-        ));
+        calls.push((label(Form::InPlace { losses }), sigmoid_in_place(fl, logits, targets, classes, losses)));
     }
     calls
 }
@@ -191,14 +229,12 @@ fn every_probs(fl: &FocalLoss<'_>, logits: &[f32], targets: &[f32], classes: usi
     let n = logits.len();
     let rows = n / classes.max(1);
     let mut calls = Calls::new();
+    let label = |form| Label { entry: "softmax_probs", index_type: None, form };
     for outs in out_variants(fl, rows, n) {
-        calls.push((format!("softmax_probs {outs:?}"), probs(fl, logits, targets, classes, outs)));
+        calls.push((label(Form::Separate(outs)), probs(fl, logits, targets, classes, outs)));
     }
     for losses in in_place_variants(fl, rows) {
-        calls.push((
-            format!("softmax_probs_in_place losses={losses:?}"),
-            probs_in_place(fl, logits, targets, classes, losses),
-        ));
+        calls.push((label(Form::InPlace { losses }), probs_in_place(fl, logits, targets, classes, losses)));
     }
     calls
 }
@@ -210,16 +246,13 @@ fn every_softmax_as<T: ClassIndex + core::fmt::Debug>(
     targets: &[T],
     classes: usize,
 ) -> Calls {
-    let ty = core::any::type_name::<T>();
+    let label = |form| Label { entry: "softmax", index_type: Some(core::any::type_name::<T>()), form };
     let mut calls = Calls::new();
     for outs in out_variants(fl, targets.len(), logits.len()) {
-        calls.push((format!("softmax::<{ty}> {outs:?}"), softmax(fl, logits, targets, classes, outs)));
+        calls.push((label(Form::Separate(outs)), softmax(fl, logits, targets, classes, outs)));
     }
     for losses in in_place_variants(fl, targets.len()) {
-        calls.push((
-            format!("softmax_in_place::<{ty}> losses={losses:?}"),
-            softmax_in_place(fl, logits, targets, classes, losses),
-        ));
+        calls.push((label(Form::InPlace { losses }), softmax_in_place(fl, logits, targets, classes, losses)));
     }
     calls
 }
@@ -228,9 +261,14 @@ fn converted<T: TryFrom<i64>>(targets: &[i64]) -> Option<Vec<T>> {
     targets.iter().map(|&t| T::try_from(t).ok()).collect()
 }
 
-/// [`every_softmax_as`] for every index type that holds all of `targets` (always `i64`).
+/// [`every_softmax_as`] for every index type that holds all of `targets` (always `i64`). Under
+/// Miri, which interprets every call thousands of times more slowly, `i64` only: the other types
+/// go through the same generic code, and `index_types_out_of_range_are_refused` still runs each.
 fn every_softmax(fl: &FocalLoss<'_>, logits: &[f32], targets: &[i64], classes: usize) -> Calls {
     let mut calls = every_softmax_as(fl, logits, targets, classes);
+    if cfg!(miri) {
+        return calls;
+    }
     if let Some(t) = converted::<i32>(targets) {
         calls.extend(every_softmax_as(fl, logits, &t, classes));
     }
@@ -244,6 +282,16 @@ fn every_softmax(fl: &FocalLoss<'_>, logits: &[f32], targets: &[i64], classes: u
         calls.extend(every_softmax_as(fl, logits, &t, classes));
     }
     calls
+}
+
+/// The values a test that calls every entry point walks: all of them, or under Miri (which
+/// interprets each call thousands of times more slowly) the first, the middle and the last.
+fn walk<T: Copy, const N: usize>(values: [T; N]) -> Vec<T> {
+    if cfg!(miri) && N > 3 {
+        vec![values[0], values[N / 2], values[N - 1]]
+    } else {
+        values.to_vec()
+    }
 }
 
 #[track_caller]
@@ -300,7 +348,7 @@ fn gamma_negative_nan_or_infinite_is_refused() {
 
 #[test]
 fn gamma_boundaries_are_accepted() {
-    for gamma in [0.0, -0.0, 1e-45, 0.5, 1.0, 2.0, 16.0, 17.0, 1e30, f32::MAX] {
+    for gamma in walk([0.0, -0.0, 1e-45, 0.5, 1.0, 2.0, 16.0, 17.0, 1e30, f32::MAX]) {
         for r in REDUCTIONS {
             let fl = FocalLoss::builder().gamma(gamma).reduction(r).build().unwrap();
             assert_eq!(fl.gamma().to_bits(), gamma.to_bits());
@@ -327,7 +375,7 @@ fn alpha_outside_unit_interval_or_nan_is_refused() {
 
 #[test]
 fn alpha_boundaries_are_accepted() {
-    for alpha in [0.0, -0.0, 1e-45, 0.25, 1.0] {
+    for alpha in walk([0.0, -0.0, 1e-45, 0.25, 1.0]) {
         for r in REDUCTIONS {
             let fl = FocalLoss::builder().alpha(alpha).reduction(r).build().unwrap();
             assert_eq!(fl.alpha().map(f32::to_bits), Some(alpha.to_bits()));
@@ -355,7 +403,7 @@ fn class_alpha_negative_nan_or_infinite_is_refused_for_every_task() {
 #[test]
 fn class_alpha_above_one_is_refused_by_sigmoid_and_accepted_by_softmax() {
     let next_above_one = f32::from_bits(1.0f32.to_bits() + 1);
-    for bad in [next_above_one, 1.5, 1e30, f32::MAX] {
+    for bad in walk([next_above_one, 1.5, 1e30, f32::MAX]) {
         let weights = [0.25, 1.0, bad];
         for r in REDUCTIONS {
             let fl = FocalLoss::builder().class_alpha(&weights).reduction(r).build().unwrap();
@@ -373,7 +421,7 @@ fn class_alpha_above_one_is_refused_by_sigmoid_and_accepted_by_softmax() {
 
 #[test]
 fn class_alpha_boundaries_are_accepted() {
-    for weights in [[0.0, 1.0, 0.5], [-0.0, 1e-45, 1.0], [0.0; 3], [1.0; 3]] {
+    for weights in walk([[0.0, 1.0, 0.5], [-0.0, 1e-45, 1.0], [0.0; 3], [1.0; 3]]) {
         for r in REDUCTIONS {
             let fl = FocalLoss::builder().class_alpha(&weights).reduction(r).build().unwrap();
             assert_accepted(&every_entry(&fl));
@@ -419,7 +467,7 @@ fn label_smoothing_outside_zero_one_is_refused() {
 #[test]
 fn label_smoothing_boundaries_are_accepted() {
     let next_below_one = f32::from_bits(1.0f32.to_bits() - 1);
-    for ls in [0.0, -0.0, 1e-45, 0.1, 0.999, next_below_one] {
+    for ls in walk([0.0, -0.0, 1e-45, 0.1, 0.999, next_below_one]) {
         for r in REDUCTIONS {
             let fl = FocalLoss::builder().label_smoothing(ls).reduction(r).build().unwrap();
             assert_accepted(&every_entry(&fl));
@@ -452,7 +500,7 @@ fn normalizer_zero_means_off_and_positive_values_are_accepted() {
         let b = plain.softmax(&LOGITS, &INDICES, CLASSES, Out::new()).unwrap();
         assert_eq!(a.to_bits(), b.to_bits());
     }
-    for d in [1e-45, 0.5, 3.0, f32::MAX] {
+    for d in walk([1e-45, 0.5, 3.0, f32::MAX]) {
         for r in REDUCTIONS {
             let fl = FocalLoss::builder().normalizer(d).reduction(r).build().unwrap();
             assert_eq!(fl.normalizer(), Some(d));
@@ -474,7 +522,7 @@ const GOOD_UNIT_VALUES: [f32; 6] = [-0.0, 0.0, 1e-45, 0.3, 0.5, 1.0];
 
 #[test]
 fn sigmoid_target_not_finite_or_outside_unit_interval_is_refused() {
-    for bad in bad_unit_values() {
+    for bad in walk(bad_unit_values()) {
         for index in [0, 4, 5] {
             let mut targets = TARGETS;
             targets[index] = bad;
@@ -496,7 +544,7 @@ fn sigmoid_target_not_finite_or_outside_unit_interval_is_refused() {
 
 #[test]
 fn sigmoid_targets_in_unit_interval_are_accepted() {
-    for good in GOOD_UNIT_VALUES {
+    for good in walk(GOOD_UNIT_VALUES) {
         let targets = [good; 6];
         for r in REDUCTIONS {
             assert_accepted(&every_sigmoid(&with_reduction(r), &LOGITS, &targets, CLASSES));
@@ -506,7 +554,7 @@ fn sigmoid_targets_in_unit_interval_are_accepted() {
 
 #[test]
 fn target_probability_not_finite_or_outside_unit_interval_is_refused() {
-    for bad in bad_unit_values() {
+    for bad in walk(bad_unit_values()) {
         for index in [0, 4, 5] {
             let mut targets = PROBS;
             targets[index] = bad;
@@ -525,7 +573,7 @@ fn target_probability_not_finite_or_outside_unit_interval_is_refused() {
 
 #[test]
 fn target_probabilities_in_unit_interval_are_accepted() {
-    for good in GOOD_UNIT_VALUES {
+    for good in walk(GOOD_UNIT_VALUES) {
         let targets = [good; 6];
         for r in REDUCTIONS {
             assert_accepted(&every_probs(&with_reduction(r), &LOGITS, &targets, CLASSES));
@@ -566,7 +614,7 @@ fn negative_class_index_other_than_ignore_index_is_refused() {
 #[test]
 fn class_index_equal_to_ignore_index_is_accepted() {
     for r in REDUCTIONS {
-        for ignore in [-100, -1, 0, 2, 255, i64::MIN, i64::MAX] {
+        for ignore in walk([-100, -1, 0, 2, 255, i64::MIN, i64::MAX]) {
             let fl = FocalLoss::builder().ignore_index(ignore).reduction(r).build().unwrap();
             assert_accepted(&every_softmax(&fl, &LOGITS, &[ignore, 1], CLASSES));
             assert_accepted(&every_softmax(&fl, &LOGITS, &[ignore, ignore], CLASSES));
@@ -623,7 +671,7 @@ fn sigmoid_buffer_lengths_that_do_not_match_are_refused() {
     for r in REDUCTIONS {
         let fl = with_reduction(r);
         // Targets shorter and longer than the logits.
-        for got in [0, 3, 5, 7, 9, 12] {
+        for got in walk([0, 3, 5, 7, 9, 12]) {
             let targets = vec![0.0; got];
             assert_refused(&every_sigmoid(&fl, &LOGITS, &targets, CLASSES), length(Buffer::Targets, got, 6));
         }
@@ -634,7 +682,7 @@ fn sigmoid_buffer_lengths_that_do_not_match_are_refused() {
         assert_refused(&every_sigmoid(&fl, &[], &TARGETS, CLASSES), length(Buffer::Targets, 6, 0));
         assert_refused(&every_sigmoid(&fl, &logits9, &[], CLASSES), length(Buffer::Targets, 0, 9));
         // Gradient shorter and longer.
-        for got in [0, 5, 7, 12] {
+        for got in walk([0, 5, 7, 12]) {
             let outs = Outs { losses: None, grad: Some(got) };
             assert_eq!(sigmoid(&fl, &LOGITS, &TARGETS, CLASSES, outs), Err(length(Buffer::Grad, got, 6)));
             if r == Reduction::None {
@@ -663,7 +711,7 @@ fn softmax_buffer_lengths_that_do_not_match_are_refused() {
     for r in REDUCTIONS {
         let fl = with_reduction(r);
         // Logits shorter and longer than rows × classes.
-        for got in [0, 3, 5, 7, 9] {
+        for got in walk([0, 3, 5, 7, 9]) {
             let logits = vec![0.5; got];
             assert_refused(&every_softmax(&fl, &logits, &INDICES, CLASSES), length(Buffer::Logits, got, 6));
         }
@@ -674,7 +722,7 @@ fn softmax_buffer_lengths_that_do_not_match_are_refused() {
         assert_refused(&every_softmax(&fl, &LOGITS, &[], CLASSES), length(Buffer::Logits, 6, 0));
         assert_refused(&every_softmax(&fl, &logits9, &INDICES, CLASSES), length(Buffer::Logits, 9, 6));
         // Gradient shorter and longer.
-        for got in [0, 5, 7, 12] {
+        for got in walk([0, 5, 7, 12]) {
             let outs = Outs { losses: None, grad: Some(got) };
             assert_eq!(softmax(&fl, &LOGITS, &INDICES, CLASSES, outs), Err(length(Buffer::Grad, got, 6)));
             assert_eq!(softmax(&fl, &LOGITS, &[2u8, 0], CLASSES, outs), Err(length(Buffer::Grad, got, 6)));
@@ -708,7 +756,7 @@ fn probs_buffer_lengths_that_do_not_match_are_refused() {
     for r in REDUCTIONS {
         let fl = with_reduction(r);
         // Probabilities shorter and longer than the logits.
-        for got in [0, 3, 5, 7, 9] {
+        for got in walk([0, 3, 5, 7, 9]) {
             let targets = vec![0.0; got];
             assert_refused(&every_probs(&fl, &LOGITS, &targets, CLASSES), length(Buffer::Targets, got, 6));
         }
@@ -716,7 +764,7 @@ fn probs_buffer_lengths_that_do_not_match_are_refused() {
         assert_refused(&every_probs(&fl, &LOGITS[..3], &PROBS, CLASSES), length(Buffer::Targets, 6, 3));
         assert_refused(&every_probs(&fl, &logits9, &PROBS, CLASSES), length(Buffer::Targets, 6, 9));
         // Gradient shorter and longer.
-        for got in [0, 5, 7, 12] {
+        for got in walk([0, 5, 7, 12]) {
             let outs = Outs { losses: None, grad: Some(got) };
             assert_eq!(probs(&fl, &LOGITS, &PROBS, CLASSES, outs), Err(length(Buffer::Grad, got, 6)));
         }
@@ -869,7 +917,7 @@ fn losses_with_a_reduction_to_one_value_are_refused() {
 
 #[test]
 fn boundary_options_together_are_accepted() {
-    for (gamma, alpha, ls) in [(0.0, 0.0, 0.0), (0.0, 1.0, 0.999), (2.0, 0.0, 0.999), (0.5, 1.0, 0.0)] {
+    for (gamma, alpha, ls) in walk([(0.0, 0.0, 0.0), (0.0, 1.0, 0.999), (2.0, 0.0, 0.999), (0.5, 1.0, 0.0)]) {
         for r in REDUCTIONS {
             let fl = FocalLoss::builder()
                 .gamma(gamma)

@@ -213,7 +213,9 @@ fn hostile_arguments() {
     let mut arena = vec![0f32; ARENA];
     let mut classes_buf = vec![0i64; 64];
     let mut counts = std::collections::BTreeMap::new();
-    let iterations = if cfg!(miri) { 300 } else { 20_000 };
+    // Under Miri each iteration costs about 0.4 s (mostly filling and comparing the arena):
+    // 100 still bring up every status (all have come up by the 80th).
+    let iterations = if cfg!(miri) { 100 } else { 20_000 };
     for _ in 0..iterations {
         for x in arena.iter_mut() {
             let ordinary = rng.below(1001) as f32 / 1000.0;

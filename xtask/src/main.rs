@@ -11,6 +11,8 @@ mod capi;
 mod embedded;
 mod exhaustive;
 mod firmware;
+mod fuzz;
+mod miri;
 mod x86_levels;
 
 /// Embedded targets the core must build for without `std` or `alloc`.
@@ -37,6 +39,8 @@ fn main() -> ExitCode {
         "cross" => cross(),
         "exhaustive" => exhaustive::run(&args[1..]),
         "firmware" => firmware::run(Budgets::Enforce),
+        "fuzz" => fuzz::run(&args[1..]),
+        "miri" => miri::run(),
         "size" => embedded::size(Budgets::Enforce),
         "test-aarch64" => embedded::test_aarch64(),
         "test-x86-levels" => x86_levels::run(),
