@@ -1,7 +1,7 @@
 //! `cargo xtask fuzz [--seconds N]`: every cargo-fuzz target of `fuzz/` for N seconds (default
 //! 20), then the census of what the corpora reach.
 //!
-//! 1. `cargo +nightly fuzz build --debug-assertions` (release, AddressSanitizer). Debug
+//! 1. `cargo +NIGHTLY fuzz build --debug-assertions` (release, AddressSanitizer). Debug
 //!    assertions on: integer overflow in the library or the C layer then panics, which the
 //!    fuzzer reports, instead of wrapping silently as in a plain release build; the checks cost
 //!    far less than the oracle the targets run on every valid input.
@@ -16,14 +16,14 @@
 //!    or C status) and each class of refused input of DESIGN §2.5; it fails when one is never
 //!    reached.
 //!
-//! Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz --version 0.13.2
+//! Needs the pinned nightly toolchain (`NIGHTLY`) and cargo-fuzz (`cargo install cargo-fuzz --version 0.13.2
 //! --locked`).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::{cargo, root, Result};
+use crate::{cargo, nightly, root, Result, NIGHTLY};
 
 /// The fuzz targets, in the order they run (the binaries of `fuzz/Cargo.toml`).
 const TARGETS: [&str; 5] = ["sigmoid", "softmax", "softmax_probs", "in_place", "capi"];
@@ -58,7 +58,8 @@ pub fn run(args: &[String]) -> Result {
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let scratch = if target.is_absolute() { target } else { root.join(target) }.join("fuzz");
 
-    nightly(&["fuzz", "build", "--debug-assertions"])?;
+    nightly(&["fuzz", "build", "--debug-assertions"], &[])
+        .map_err(|e| format!("{e}; cargo-fuzz: `cargo install cargo-fuzz --version 0.13.2 --locked`"))?;
     let bin_dir = root.join("fuzz/target").join(host_triple()?).join("release");
 
     let mut lines = Vec::new();
@@ -93,43 +94,17 @@ pub fn run(args: &[String]) -> Result {
     Ok(())
 }
 
-/// Runs `cargo +nightly args…` at the workspace root. Through `rustup run`, with the variables
-/// the outer `cargo run` of the xtask set removed, so that they cannot pin the stable
-/// toolchain's tools.
-fn nightly(args: &[&str]) -> Result {
-    eprintln!("$ cargo +nightly {}", args.join(" "));
-    let status = Command::new("rustup")
-        .args(["run", "nightly", "cargo"])
-        .args(args)
-        .env_remove("RUSTUP_TOOLCHAIN")
-        .env_remove("RUSTC")
-        .env_remove("RUSTDOC")
-        .env_remove("CARGO")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .current_dir(root())
-        .status()
-        .map_err(|e| format!("cannot run rustup: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "`cargo +nightly {}` failed ({status}); cargo-fuzz: `cargo install cargo-fuzz --version 0.13.2 --locked`",
-            args.join(" ")
-        ))
-    }
-}
-
 /// The nightly toolchain's host triple: cargo-fuzz builds for it, into `fuzz/target/<triple>/`.
 fn host_triple() -> Result<String> {
     let output = Command::new("rustup")
-        .args(["run", "nightly", "rustc", "-vV"])
+        .args(["run", NIGHTLY, "rustc", "-vV"])
         .env_remove("RUSTUP_TOOLCHAIN")
         .output()
         .map_err(|e| format!("cannot run rustup: {e}"))?;
     String::from_utf8_lossy(&output.stdout)
         .lines()
         .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
-        .ok_or_else(|| "`rustc +nightly -vV` printed no host".into())
+        .ok_or_else(|| "`rustc -vV` of the nightly printed no host".into())
 }
 
 /// Copies the committed seeds into the scratch corpus (same names: a seed is never duplicated).

@@ -19,6 +19,10 @@ mod x86_levels;
 const NO_STD_TARGETS: &[&str] =
     &["thumbv7em-none-eabihf", "thumbv6m-none-eabi", "riscv32imac-unknown-none-elf"];
 
+/// The nightly toolchain of Miri and cargo-fuzz, pinned so that a fresh machine builds what was
+/// tested here (`.ci/run` installs it, reading this line).
+const NIGHTLY: &str = "nightly-2026-05-20";
+
 type Result<T = ()> = std::result::Result<T, String>;
 
 /// Whether a budget that is not met fails the task or is only reported.
@@ -53,11 +57,14 @@ fn main() -> ExitCode {
                  bench [N] [--native]  the summary bench table (N elements, default 65536); --native\n         \
                  also builds with -C target-cpu=native and prints default/native time per case\n  \
                  capi   build target/capi/libfocal_loss.{{so,a}}; test them from C, C++ and Python\n  \
-                 ci     every check CI runs: format, clippy, docs, tests, tidy, no_std builds, codegen\n         guard, x86 dispatch levels, aarch64 tests, firmware, flash sizes, C ABI\n  \
+                 ci     every check CI runs: format, clippy, docs, tests, tidy, no_std builds, codegen\n         guard, x86 dispatch levels, aarch64 tests, firmware, flash sizes, C ABI,\n         Miri, fuzz smoke run\n  \
                  cross  no_std builds of the library for the embedded targets\n  \
                  exhaustive [options]  every finite float32 logit through the sigmoid kernel against the\n         \
                  oracle (opt-in, long; --help lists the options)\n  \
                  firmware  build the Cortex-M4F demo and run it on QEMU's mps2-an386 board\n  \
+                 fuzz [--seconds N]  every cargo-fuzz target for N seconds (default 20), then the census of\n         \
+                 what the corpora reach (nightly and cargo-fuzz)\n  \
+                 miri   the reduced test set under Miri on the scalar and portable backends (nightly)\n  \
                  size   flash of each entry point on thumbv7em-none-eabihf, against its budget\n  \
                  test-aarch64  the test suite on aarch64 under qemu-aarch64 (the NEON backend)\n  \
                  test-x86-levels  the test suite under qemu-x86_64 -cpu Haswell (avx2) and Nehalem (portable)\n  \
@@ -96,6 +103,33 @@ fn cargo(args: &[&str], env: &[(&str, &str)]) -> Result {
     }
 }
 
+/// Runs `cargo +NIGHTLY args…` at the workspace root with extra environment variables (Miri and
+/// cargo-fuzz need a nightly toolchain).
+///
+/// Through `rustup run` rather than `$CARGO`: the xtask runs under the stable
+/// toolchain, whose `cargo` (what `$CARGO` names) does not take `+nightly`, and whose
+/// `RUSTUP_TOOLCHAIN`, `RUSTC` and flags must not leak into the nightly build.
+fn nightly(args: &[&str], env: &[(&str, &str)]) -> Result {
+    eprintln!("$ cargo +{NIGHTLY} {}", args.join(" "));
+    let status = Command::new("rustup")
+        .args(["run", NIGHTLY, "cargo"])
+        .args(args)
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .env_remove("RUSTC")
+        .env_remove("RUSTDOC")
+        .env_remove("CARGO")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .envs(env.iter().copied())
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("cannot run rustup: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`cargo +{NIGHTLY} {}` failed ({status})", args.join(" ")))
+    }
+}
+
 fn ci() -> Result {
     cargo(&["fmt", "--all", "--", "--check"], &[])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[])?;
@@ -114,6 +148,9 @@ fn ci() -> Result {
     firmware::run(Budgets::Report)?;
     embedded::size(Budgets::Report)?;
     capi::run()?;
+    miri::run()?;
+    // The smoke run: 20 s per target.
+    fuzz::run(&[])?;
     eprintln!("xtask ci: all checks passed");
     Ok(())
 }

@@ -19,10 +19,9 @@
 //! generator, the clock is virtual), and nothing needs the host but one environment variable,
 //! forwarded by name.
 
-use std::process::Command;
 use std::time::Instant;
 
-use crate::Result;
+use crate::{nightly, Result, NIGHTLY};
 
 /// The backend detection must choose under Miri on x86_64 (`tests/backend.rs` checks it).
 const EXPECT_BACKEND: &str = "portable";
@@ -40,8 +39,8 @@ pub fn run() -> Result {
     let started = Instant::now();
     nightly(&["miri", "--version"], &[]).map_err(|e| {
         format!(
-            "{e}: Miri is missing; install it with `rustup +nightly component add miri rust-src` \
-             (without a nightly: `rustup toolchain install nightly --component miri,rust-src`)"
+            "{e}: Miri is missing; install it with \
+             `rustup toolchain install {NIGHTLY} --profile minimal --component miri,rust-src`"
         )
     })?;
     nightly(&["miri", "setup"], &[])?;
@@ -80,30 +79,4 @@ pub fn run() -> Result {
         started.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-/// Runs `cargo +nightly args…` at the workspace root with extra environment variables.
-///
-/// Through `rustup run nightly cargo` rather than `$CARGO`: the xtask runs under the stable
-/// toolchain, whose `cargo` (what `$CARGO` names) does not take `+nightly`, and whose
-/// `RUSTUP_TOOLCHAIN` and `RUSTC` must not leak into the nightly build.
-fn nightly(args: &[&str], env: &[(&str, &str)]) -> Result {
-    eprintln!("$ cargo +nightly {}", args.join(" "));
-    let status = Command::new("rustup")
-        .args(["run", "nightly", "cargo"])
-        .args(args)
-        .env_remove("RUSTUP_TOOLCHAIN")
-        .env_remove("RUSTC")
-        .env_remove("RUSTDOC")
-        .env_remove("CARGO")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .envs(env.iter().copied())
-        .current_dir(crate::root())
-        .status()
-        .map_err(|e| format!("cannot run rustup: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("`cargo +nightly {}` failed ({status})", args.join(" ")))
-    }
 }
