@@ -263,7 +263,14 @@ fn soft_block<S: Simd, F: Focus>(
 
     let m = s.mul_add(p, y0, s.mul(not_p, y1));
     let ce = s.mul_add(y1, softplus_neg_x, s.mul(y0, softplus_x));
-    let ln_m = if focus.needs_ln() { s.ln(m) } else { m };
+    // ln m through log1p(−p_t) once m > 1/2: m near 1 rounds to 1, and a γ beyond 2^24 turns
+    // the lost 1 − m into a factor of 1 where it is e^(−γ·p_t).
+    let ln_m = if focus.needs_ln() {
+        let p_t = s.mul_add(p, y1, s.mul(not_p, y0));
+        s.select(s.lt(s.splat(0.5), m), s.log1p(s.neg(p_t)), s.ln(m))
+    } else {
+        m
+    };
     let m_gamma = focus.pow(s, m, ln_m);
     let alpha_loss = s.mul_add(w.loss1, y1, s.mul(w.loss0, y0));
     let alpha_grad = s.mul_add(w.grad1, y1, s.mul(w.grad0, y0));
@@ -275,8 +282,11 @@ fn soft_block<S: Simd, F: Focus>(
     let p_not_p = s.mul(p, not_p);
     let r = s.mul(s.div(p_not_p, m), s.sub(y0, y1));
     let r = s.select(s.eq(p_not_p, zero), zero, r);
-    let inner = s.mul_add(s.mul(s.splat(focus.gamma()), r), ce, p_minus_y);
-    let g = s.mul(s.mul(alpha_grad, m_gamma), inner);
+    // α·m^γ·(γ·r·ce + p − y'), with α·m^γ·γ formed first: γ·r alone overflows for a huge γ,
+    // where m^γ is 0 (and ∞·0 would be NaN).
+    let weighted = s.mul(alpha_grad, m_gamma);
+    let focused = s.mul(s.mul(weighted, s.splat(focus.gamma())), r);
+    let g = s.mul_add(focused, ce, s.mul(weighted, p_minus_y));
     (loss, g)
 }
 

@@ -185,15 +185,12 @@ fn terms<S: Simd, F: Focus>(s: S, focus: F, x: S::V, st: &Stats<S::V>) -> Terms<
     let l_over_q = s.select(is_argmax, st.argmax_l_over_q, s.div(s.add(half_l, half_l), q));
     let ln_q = if focus.needs_ln() { s.select(is_argmax, st.argmax_ln_q, s.log1p(s.neg(p))) } else { q };
     let q_gamma = focus.pow(s, q, ln_q);
-    // γ·p·l/(1 − p), which is 0 where p is (masked classes, and the far tail of a huge row).
-    let focus_term = s.mul(s.mul(s.splat(focus.gamma()), p), l_over_q);
-    let focus_term = s.select(s.eq(p, zero), zero, focus_term);
-    Terms {
-        p,
-        q,
-        g: s.mul(q_gamma, s.sub(focus_term, s.splat(1.0))),
-        half_loss: s.neg(s.mul(q_gamma, half_l)),
-    }
+    // g = q^γ·γ·p·l/(1 − p) − q^γ, with q^γ·γ formed first: γ·p alone overflows for a huge γ,
+    // where q^γ is 0 (and ∞·0 would be NaN). The focusing part is 0 where p is (masked
+    // classes, and the far tail of a huge row), where l/(1 − p) may be −∞.
+    let focused = s.mul(s.mul(q_gamma, s.splat(focus.gamma())), p);
+    let g = s.mul_add(focused, l_over_q, s.neg(q_gamma));
+    Terms { p, q, g: s.select(s.eq(p, zero), s.neg(q_gamma), g), half_loss: s.neg(s.mul(q_gamma, half_l)) }
 }
 
 /// One class's terms, for the per-row scalar work.
@@ -500,17 +497,13 @@ fn one_row<'t, S: Simd, F: Focus, H: TargetForm, I: Io>(
             io.store_grad(s, base + off, lanes, s.div(g, vd));
         });
         if let Some((t, w, tt)) = class_part {
-            io.set_grad(base + t, io_grad(io, base + t) + crate::math::mul0(w, tt.g) / d);
+            // The target class's whole numerator, divided once: with D < 1 its two parts may
+            // each overflow after the division, to ∞ − ∞, where their sum does not.
+            let spread_part = args.weights.of(t) * spread * tt.g - tt.p * g_sum;
+            io.set_grad(base + t, (spread_part + crate::math::mul0(w, tt.g)) / d);
         }
     }
     row_loss
-}
-
-/// Reads back one gradient value.
-fn io_grad<I: Io>(io: &I, i: usize) -> f32 {
-    let mut out = [0.0f32; 16];
-    Scalar.store(io.load_grad(Scalar, i, 1), &mut out);
-    out[0]
 }
 
 /// A row whose every logit is −∞: every class is masked, p = 0, g = −1.

@@ -16,12 +16,15 @@ use libm::{expf, log1pf, powf};
 use crate::math::{mul0, Focus, Smoothed};
 use crate::sum::Wide;
 
-/// `m^γ` for `m` in [0, 1].
+/// `m^γ` for `m` in [0, 1], given also `1 − m` formed without cancellation. Above 1/2, through
+/// `log1p(−(1 − m))`: m near 1 rounds to 1, and a large γ turns the lost `1 − m` into a factor
+/// of 1 where it is `e^(−γ·(1 − m))`.
 #[inline(always)]
-fn focus_pow(focus: Focus, m: f32) -> f32 {
+fn focus_pow(focus: Focus, m: f32, one_minus_m: f32) -> f32 {
     match focus {
         Focus::Zero => 1.0,
         Focus::Int(n) => powi(m, n),
+        Focus::Real(gamma) if m > 0.5 => expf(gamma * log1pf(-one_minus_m)),
         Focus::Real(gamma) => powf(m, gamma),
     }
 }
@@ -65,21 +68,24 @@ pub(crate) fn sigmoid_element(x: f32, t: Smoothed, alpha_t: f32, focus: Focus) -
     // m = 1 − p_t, a sum of non-negative terms.
     let m = p * t.not_y + not_p * t.y;
     let ce = mul0(t.y, softplus_neg_x) + mul0(t.not_y, softplus_x);
-    let m_gamma = focus_pow(focus, m);
-    let loss = mul0(alpha_t, m_gamma * ce);
+    let m_gamma = focus_pow(focus, m, p * t.y + not_p * t.not_y);
+    // m^γ may underflow to 0 where m > 0; against an infinite ce the product is still +∞.
+    let focused_ce = if ce == f32::INFINITY && m > 0.0 { ce } else { m_gamma * ce };
+    let loss = mul0(alpha_t, focused_ce);
 
     // p − y' without cancellation: when p > 1/2, (1 − y') − (1 − p) instead.
     let p_minus_y = if x >= 0.0 { t.not_y - not_p } else { p - t.y };
-    // γ·r·ce; r·ce → 0 as p·(1 − p) → 0, even where ce is infinite.
+    // m^γ·γ·r·ce (m^γ·γ first: γ·r alone overflows for a huge γ, where m^γ is 0); r·ce → 0 as
+    // p·(1 − p) → 0, even where ce is infinite.
     let gamma = focus.gamma();
     let p_not_p = p * not_p;
     let focus_term = if gamma == 0.0 || p_not_p == 0.0 {
         0.0
     } else {
         let r = p_not_p / m * (t.not_y - t.y);
-        gamma * r * ce
+        m_gamma * gamma * r * ce
     };
-    let grad = mul0(alpha_t, m_gamma * (focus_term + p_minus_y));
+    let grad = mul0(alpha_t, focus_term + m_gamma * p_minus_y);
     (loss, grad)
 }
 
@@ -190,10 +196,11 @@ impl ClassTerm {
             let l_wide = (Wide::from(x) - Wide::from(st.max)) - Wide::from(st.log_s);
             (p, q, l / q, l_wide)
         };
-        let q_gamma = focus_pow(focus, q);
+        let q_gamma = focus_pow(focus, q, p);
+        // q^γ·γ first: γ·p alone overflows for a huge γ, where q^γ is 0.
         let gamma = focus.gamma();
-        let focus_term = if gamma == 0.0 || p == 0.0 { 0.0 } else { gamma * p * l_over_q };
-        ClassTerm { p, q, q_gamma, g: q_gamma * (focus_term - 1.0), l_wide }
+        let focus_term = if gamma == 0.0 || p == 0.0 { 0.0 } else { q_gamma * gamma * p * l_over_q };
+        ClassTerm { p, q, q_gamma, g: focus_term - q_gamma, l_wide }
     }
 
     /// The row loss's term `−w·τ·(1 − p)^γ·l` for weight `w` and target mass `tau`.
@@ -235,9 +242,11 @@ mod tests {
         assert_eq!(Focus::new(16.0), Focus::Int(16));
         assert_eq!(Focus::new(17.0), Focus::Real(17.0));
         assert_eq!(Focus::new(0.5), Focus::Real(0.5));
-        assert_eq!(focus_pow(Focus::Zero, 0.0), 1.0);
-        assert_eq!(focus_pow(Focus::Int(5), 0.5), 0.03125);
-        assert_eq!(focus_pow(Focus::Int(3), 0.0), 0.0);
+        assert_eq!(focus_pow(Focus::Zero, 0.0, 1.0), 1.0);
+        assert_eq!(focus_pow(Focus::Int(5), 0.5, 0.5), 0.03125);
+        assert_eq!(focus_pow(Focus::Int(3), 0.0, 1.0), 0.0);
+        // 1 − 2^-30 rounds to 1; (1 − 2^-30)^(2^40) = e^(−1024) is 0.
+        assert_eq!(focus_pow(Focus::Real(2f32.powi(40)), 1.0, 2f32.powi(-30)), 0.0);
     }
 
     #[test]
