@@ -265,12 +265,8 @@ fn soft_block<S: Simd, F: Focus>(
     let ce = s.mul_add(y1, softplus_neg_x, s.mul(y0, softplus_x));
     // ln m through log1p(−p_t) once m > 1/2: m near 1 rounds to 1, and a γ beyond 2^24 turns
     // the lost 1 − m into a factor of 1 where it is e^(−γ·p_t).
-    let ln_m = if focus.needs_ln() {
-        let p_t = s.mul_add(p, y1, s.mul(not_p, y0));
-        s.select(s.lt(s.splat(0.5), m), s.log1p(s.neg(p_t)), s.ln(m))
-    } else {
-        m
-    };
+    let ln_m =
+        if focus.needs_ln() { s.ln_given_complement(m, s.mul_add(p, y1, s.mul(not_p, y0))) } else { m };
     let m_gamma = focus.pow(s, m, ln_m);
     let alpha_loss = s.mul_add(w.loss1, y1, s.mul(w.loss0, y0));
     let alpha_grad = s.mul_add(w.grad1, y1, s.mul(w.grad0, y0));

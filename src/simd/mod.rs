@@ -105,6 +105,12 @@ pub(crate) trait Simd: Copy {
     fn log1p(self, v: Self::V) -> Self::V {
         math::log1p(self, v)
     }
+    /// `ln m` given also `1 − m` formed without cancellation: through `log1p(−(1 − m))` above
+    /// 1/2, where m itself may have rounded to 1 (see [`Simd::ln`]).
+    #[inline(always)]
+    fn ln_given_complement(self, m: Self::V, one_minus_m: Self::V) -> Self::V {
+        self.select(self.lt(self.splat(0.5), m), self.log1p(self.neg(one_minus_m)), self.ln(m))
+    }
     /// [`math::pow_from_ln`]: `m^γ` for non-integer γ (see [`Simd::ln`]).
     #[inline(always)]
     fn pow_from_ln(self, gamma: f32, ln_m: Self::V) -> Self::V {

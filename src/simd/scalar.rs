@@ -140,6 +140,15 @@ impl Simd for Scalar {
         shared_log1p(v)
     }
     #[inline(always)]
+    fn ln_given_complement(self, m: f32, one_minus_m: f32) -> f32 {
+        // A branch, so that one of the two is called.
+        if m > 0.5 {
+            shared_log1p(-one_minus_m)
+        } else {
+            shared_ln(m)
+        }
+    }
+    #[inline(always)]
     fn pow_from_ln(self, gamma: f32, ln_m: f32) -> f32 {
         shared_exp(gamma * ln_m)
     }
