@@ -4,18 +4,14 @@
 //! error it saw in units of that budget, for κ ≤ 1 (ordinary inputs) and for all inputs:
 //! `cargo test --test accuracy -- --nocapture`.
 
+mod common;
+
 use std::cell::RefCell;
 
+use common::{backends, bits, Case, Task};
 use focal_loss::{Backend, FocalLoss, Out, Reduction};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Task {
-    Sigmoid,
-    Softmax,
-    Probs,
-}
 
 /// How logits are drawn.
 #[derive(Clone, Copy, Debug)]
@@ -28,24 +24,6 @@ enum Stratum {
     Tiny,
     /// A mixture with ±∞, huge finite values up to f32::MAX, ±0 and the above.
     Special,
-}
-
-#[derive(Clone, Debug)]
-struct Case {
-    task: Task,
-    classes: usize,
-    rows: usize,
-    gamma: f32,
-    alpha: Option<f32>,
-    class_alpha: Option<Vec<f32>>,
-    label_smoothing: f32,
-    reduction: Reduction,
-    normalizer: Option<f32>,
-    logits: Vec<f32>,
-    /// Sigmoid targets or target probabilities.
-    values: Vec<f32>,
-    /// Class indices (−100 is ignored).
-    indices: Vec<i64>,
 }
 
 fn logit(stratum: Stratum) -> BoxedStrategy<f32> {
@@ -147,7 +125,6 @@ fn case(task: Task) -> impl Strategy<Value = Case> {
                     .prop_map(move |(logits, values, indices, class_alpha)| Case {
                         task,
                         classes,
-                        rows,
                         gamma,
                         alpha,
                         class_alpha,
@@ -180,38 +157,9 @@ impl Worst {
     }
 }
 
-fn run_library(case: &Case, fl: &FocalLoss<'_>) -> (f32, Vec<f32>, Vec<f32>) {
-    let per_row = if case.task == Task::Sigmoid { case.rows * case.classes } else { case.rows };
-    let mut losses = vec![f32::NAN; per_row];
-    let mut grad = vec![f32::NAN; case.logits.len()];
-    let mut out = Out::new().grad(&mut grad);
-    if case.reduction == Reduction::None {
-        out = out.losses(&mut losses);
-    }
-    let total = match case.task {
-        Task::Sigmoid => fl.sigmoid(&case.logits, &case.values, case.classes, out),
-        Task::Softmax => fl.softmax(&case.logits, &case.indices, case.classes, out),
-        Task::Probs => fl.softmax_probs(&case.logits, &case.values, case.classes, out),
-    }
-    .expect("a valid case");
-    (total, losses, grad)
-}
-
-/// The bits of each value; under Miri every NaN counts as the same, since Miri (as Rust's
-/// semantics allow) gives a NaN result a random sign and payload, where the hardware gives one
-/// fixed NaN.
-fn bits(v: &[f32]) -> Vec<u32> {
-    v.iter().map(|&x| if cfg!(miri) && x.is_nan() { f32::NAN.to_bits() } else { x.to_bits() }).collect()
-}
-
 /// The forward-only and in-place forms give the fused call's numbers, bit for bit.
 fn check_forms_agree(case: &Case, fl: &FocalLoss<'_>, total: f32, grad: &[f32]) -> Result<(), TestCaseError> {
-    let forward = match case.task {
-        Task::Sigmoid => fl.sigmoid(&case.logits, &case.values, case.classes, Out::new()),
-        Task::Softmax => fl.softmax(&case.logits, &case.indices, case.classes, Out::new()),
-        Task::Probs => fl.softmax_probs(&case.logits, &case.values, case.classes, Out::new()),
-    }
-    .unwrap();
+    let forward = case.call(fl, Out::new()).unwrap();
     prop_assert_eq!(bits(&[forward]), bits(&[total]), "forward-only total differs");
     let mut in_place = case.logits.clone();
     let t = match case.task {
@@ -225,55 +173,12 @@ fn check_forms_agree(case: &Case, fl: &FocalLoss<'_>, total: f32, grad: &[f32]) 
     Ok(())
 }
 
-/// The backends this CPU runs, the reference first. Not the reference under Miri: it calls libm,
-/// whose `sqrtf` (from `powf` at γ = 0.5) is inline assembly on x86_64, which Miri cannot run;
-/// the reference is the tests' yardstick, not shipped code, and the others are judged against
-/// the float64 oracle directly.
-fn backends() -> Vec<Backend> {
-    let mut v = if cfg!(miri) { vec![] } else { vec![Backend::Reference] };
-    v.extend(Backend::ALL.into_iter().filter(|b| b.is_available()));
-    v
-}
-
 fn check(case: &Case, backend: Backend, worst: &mut Worst) -> Result<(), TestCaseError> {
-    let mut builder = FocalLoss::builder()
-        .backend(backend)
-        .gamma(case.gamma)
-        .label_smoothing(case.label_smoothing)
-        .reduction(case.reduction)
-        .ignore_index(-100);
-    if let Some(alpha) = case.alpha {
-        builder = builder.alpha(alpha);
-    }
-    if let Some(class_alpha) = &case.class_alpha {
-        builder = builder.class_alpha(class_alpha);
-    }
-    if let Some(d) = case.normalizer {
-        builder = builder.normalizer(d);
-    }
-    let fl = builder.build().unwrap();
-    let (total, losses, grad) = run_library(case, &fl);
+    let fl = case.library(backend);
+    let (total, losses, grad) = case.run(&fl);
     check_forms_agree(case, &fl, total, &grad)?;
 
-    let wide = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<_>>();
-    let opts = oracle::Options {
-        gamma: case.gamma as f64,
-        alpha: case.alpha.map(f64::from),
-        class_alpha: case.class_alpha.as_deref().map(wide),
-        label_smoothing: case.label_smoothing as f64,
-        reduction: match case.reduction {
-            Reduction::None => oracle::Reduction::None,
-            Reduction::Sum => oracle::Reduction::Sum,
-            _ => oracle::Reduction::Mean,
-        },
-        normalizer: case.normalizer.map(f64::from),
-        ignore_index: Some(-100),
-    };
-    let exact = match case.task {
-        Task::Sigmoid => oracle::sigmoid(&opts, &wide(&case.logits), &wide(&case.values), case.classes),
-        Task::Softmax => oracle::softmax(&opts, &wide(&case.logits), &case.indices, case.classes),
-        Task::Probs => oracle::softmax_probs(&opts, &wide(&case.logits), &wide(&case.values), case.classes),
-    };
+    let exact = case.exact();
     let computed_losses: &[f32] = if case.reduction == Reduction::None { &losses } else { &[total] };
     for (what, computed, exact) in [("loss", computed_losses, &exact.loss), ("grad", &grad[..], &exact.grad)]
     {

@@ -12,7 +12,12 @@
 //! for bit; on success every element of every output buffer was written, and the in-place form
 //! agrees bit for bit with the separate one.
 
+mod common;
+
+// Under Miri every NaN counts as the same in `bits`; the sentinel checks below compare raw bits.
+use common::bits;
 use focal_loss::{Buffer, ClassIndex, Error, FocalLoss, Out, Reduction};
+use oracle::SPECIAL_F32;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm};
 
@@ -39,40 +44,14 @@ fn config() -> Config {
 /// still fills a vector of the portable backend with distinct values.
 const POOL: usize = if cfg!(miri) { 8 } else { 64 };
 
-/// The bits of each value; under Miri every NaN counts as the same, since Miri (as Rust's
-/// semantics allow) gives a NaN result a random sign and payload, where the hardware gives one
-/// fixed NaN. (The sentinel checks below compare raw bits.)
-fn bits(v: &[f32]) -> Vec<u32> {
-    v.iter().map(|&x| if cfg!(miri) && x.is_nan() { f32::NAN.to_bits() } else { x.to_bits() }).collect()
-}
-
 // ---------------------------------------------------------------------------------------------
 // Strategies.
-
-const SPECIALS: [f32; 16] = [
-    0.0,
-    -0.0,
-    1.0,
-    -1.0,
-    0.5,
-    2.0,
-    1e-45,
-    -1e-45,
-    f32::MIN_POSITIVE,
-    f32::MAX,
-    f32::MIN,
-    f32::INFINITY,
-    f32::NEG_INFINITY,
-    f32::NAN,
-    0.999_999_94,
-    1.000_000_1,
-];
 
 /// Any bit pattern, a special value, or a value in `range`.
 fn float(range: core::ops::Range<f32>) -> impl Strategy<Value = f32> {
     prop_oneof![
         2 => any::<u32>().prop_map(f32::from_bits),
-        1 => prop::sample::select(&SPECIALS[..]),
+        1 => prop::sample::select(&SPECIAL_F32[..]),
         3 => range,
     ]
 }
@@ -83,7 +62,7 @@ fn unit() -> impl Strategy<Value = f32> {
         6 => 0.0f32..=1.0,
         2 => prop::sample::select(&[0.0f32, 1.0, -0.0][..]),
         1 => any::<u32>().prop_map(f32::from_bits),
-        1 => prop::sample::select(&SPECIALS[..]),
+        1 => prop::sample::select(&SPECIAL_F32[..]),
     ]
 }
 
@@ -150,7 +129,7 @@ fn class_alpha_value() -> impl Strategy<Value = f32> {
         12 => 0.0f32..=1.0,
         2 => 1.0f32..100.0,
         1 => any::<u32>().prop_map(f32::from_bits),
-        1 => prop::sample::select(&SPECIALS[..]),
+        1 => prop::sample::select(&SPECIAL_F32[..]),
     ]
 }
 

@@ -8,31 +8,7 @@
 //! ordinary call.
 
 use arbitrary::{Result, Unstructured};
-
-/// Boundary values: the edges of every accepted range, signed zeros, the extremes, the
-/// non-finite values and the neighbours of 1.
-pub const SPECIALS: [f32; 19] = [
-    0.0,
-    -0.0,
-    1.0,
-    -1.0,
-    0.5,
-    2.0,
-    1e-45,
-    -1e-45,
-    f32::MIN_POSITIVE,
-    f32::MAX,
-    f32::MIN,
-    f32::INFINITY,
-    f32::NEG_INFINITY,
-    f32::NAN,
-    // A negative NaN with a payload: NaN is refused whatever its sign or bits.
-    f32::from_bits(0xffc0_0001),
-    0.999_999_94,
-    1.000_000_1,
-    100.0,
-    1e30,
-];
+use oracle::SPECIAL_F32;
 
 /// A choice among `n`, the last one once the bytes run out (the matches below list the ordinary
 /// choice last, so that a short input is an ordinary call).
@@ -51,9 +27,9 @@ pub fn raw(u: &mut Unstructured<'_>) -> Result<f32> {
     Ok(f32::from_bits(u.arbitrary()?))
 }
 
-/// One of [`SPECIALS`].
+/// One of [`SPECIAL_F32`].
 pub fn special(u: &mut Unstructured<'_>) -> Result<f32> {
-    Ok(*u.choose(&SPECIALS)?)
+    Ok(*u.choose(&SPECIAL_F32)?)
 }
 
 /// A value in [lo, hi), with 24 random bits.

@@ -12,7 +12,7 @@
 
 use std::sync::OnceLock;
 
-use focal_loss::{Backend, Reduction};
+use focal_loss::Reduction;
 
 use crate::accuracy::{Output, Violation, Why};
 use crate::case::{Case, Task};
@@ -28,30 +28,7 @@ pub struct Known {
 }
 
 /// The open findings.
-pub const KNOWN: [Known; 8] = [
-    Known {
-        test: "reference_sigmoid_infinite_logit_large_gamma_is_nan",
-        summary: "reference backend, sigmoid, logit ±∞ with target mass on the infinite side and m^γ \
-                  underflowing in float32 (γ ≳ 75 with label smoothing): loss NaN instead of +∞",
-        applies: |c, v| {
-            v.backend == Backend::Reference
-                && c.task == Task::Sigmoid
-                && v.computed.is_nan()
-                && match v.output {
-                    Output::Loss(i) => c.logits[i].is_infinite(),
-                    Output::Returned => c.logits.iter().any(|x| x.is_infinite()),
-                    Output::Grad(_) => false,
-                }
-        },
-    },
-    Known {
-        test: "huge_gamma_breaks_the_focal_factor",
-        summary: "γ > 2^24: (1 − p)^γ or m^γ is evaluated with 1 − p or m rounded to 1, so the loss \
-                  stays at the cross-entropy and the gradient reaches 1e26 where the exact values are \
-                  about 0 (sigmoid: every backend once the batch has a soft target; softmax: the \
-                  reference), and at γ = f32::MAX the softmax kernels return NaN gradients",
-        applies: |c, _| c.options.gamma > HUGE_GAMMA,
-    },
+pub const KNOWN: [Known; 5] = [
     Known {
         test: "large_gamma_near_zero_logits_exceeds_the_budget",
         summary: "γ > 16: m^γ (or (1 − p)^γ) carries a relative error of about γ·|ln m|·ε, which \
@@ -123,21 +100,7 @@ pub const KNOWN: [Known; 8] = [
             c.task != Task::Sigmoid && (o.class_alpha.iter().flatten().any(huge) || o.alpha.iter().any(huge))
         },
     },
-    Known {
-        test: "overflowing_gradient_is_nan",
-        summary: "kernel backends: a gradient whose exact value overflows float32 (mean with a \
-                  normalizer of 1e-45) is NaN (∞ − ∞) instead of ±∞",
-        applies: |_, v| v.computed.is_nan() && !v.exact.value.is_nan() && overflows(v.exact.value),
-    },
 ];
-
-/// Whether an exact value is beyond float32's range (its float32 answer is ±∞).
-fn overflows(value: f64) -> bool {
-    value.abs() > f64::from(f32::MAX)
-}
-
-/// The γ beyond which 1 − p or m can round to 1 where (1 − p)^γ or m^γ is 0 (2^24).
-const HUGE_GAMMA: f32 = 16_777_216.0;
 
 /// Magnitudes below which float32 terms can be subnormal before a sum or a division (2^-64).
 const TINY: f64 = 5.421010862427522e-20;

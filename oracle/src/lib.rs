@@ -394,6 +394,35 @@ pub fn error_in_budgets(computed: f32, e: &Exact) -> f64 {
     (c - e.value).abs() / budget(e)
 }
 
+/// Boundary float32 values every hostile-input test draws from (the fuzz targets of `fuzz/`,
+/// `tests/no_panic.rs`): the edges of every accepted range, signed zeros, the extremes, the
+/// non-finite values and the neighbours of 1.
+///
+/// The fuzzers pick one by its index among all of them: a change of order or length makes the
+/// inputs stored in `fuzz/corpus/` decode to other calls than the ones they were kept for.
+pub const SPECIAL_F32: [f32; 19] = [
+    0.0,
+    -0.0,
+    1.0,
+    -1.0,
+    0.5,
+    2.0,
+    1e-45,
+    -1e-45,
+    f32::MIN_POSITIVE,
+    f32::MAX,
+    f32::MIN,
+    f32::INFINITY,
+    f32::NEG_INFINITY,
+    f32::NAN,
+    // A negative NaN with a payload: NaN is refused whatever its sign or bits.
+    f32::from_bits(0xffc0_0001),
+    0.999_999_94,
+    1.000_000_1,
+    100.0,
+    1e30,
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
