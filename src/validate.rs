@@ -104,10 +104,28 @@ fn rows_of(logits: usize, targets: usize, classes: usize) -> Result<usize, Error
 /// On the bit patterns, so that it vectorises without an early exit inside a chunk: a float32 is
 /// in [0, 1] exactly when its bits are at most those of 1.0 or it is −0, and it is 0 or 1 when
 /// its bits without the sign are 0 or its bits are those of 1.0.
+///
+/// Without vector units (microcontrollers), a loop that branches is about half the instructions:
+/// a hard target takes two tests.
 #[inline(always)]
 fn unit_targets(targets: &[f32]) -> Result<bool, Error> {
     const ONE: u32 = 0x3f80_0000;
     const NEG_ZERO: u32 = 0x8000_0000;
+    if cfg!(not(any(target_arch = "x86_64", target_arch = "aarch64"))) {
+        let mut soft = false;
+        for (index, &y) in targets.iter().enumerate() {
+            let b = y.to_bits();
+            // 1, or ±0 (the sign shifted out).
+            if b == ONE || b << 1 == 0 {
+                continue;
+            }
+            if b > ONE {
+                return Err(Error::Target { index });
+            }
+            soft = true;
+        }
+        return Ok(!soft);
+    }
     let (mut invalid, mut soft) = (0u32, 0u32);
     for chunk in targets.chunks(1024) {
         for &y in chunk {

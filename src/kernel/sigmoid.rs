@@ -102,7 +102,7 @@ pub(crate) fn run<S: Simd, F: Focus, H: TargetForm, I: Io>(
                 let zero = (s.splat(0.0), s.splat(0.0));
                 ([block_at!(0, lanes), zero, zero, zero], 1)
             };
-            for (k, &(loss, mut grad)) in out.iter().enumerate().take(blocks) {
+            for (k, &(loss, grad)) in out.iter().enumerate().take(blocks) {
                 let i = base + at[k];
                 // Each block meets the wide accumulator alone: a float32 sum of huge losses could
                 // overflow before a mean divides it.
@@ -110,14 +110,21 @@ pub(crate) fn run<S: Simd, F: Focus, H: TargetForm, I: Io>(
                 if let Some(losses) = losses.as_deref_mut() {
                     store_at(s, loss, losses, i, lanes);
                 }
-                if let Some(late) = late {
-                    grad = s.div(grad, s.splat(late));
-                }
                 io.store_grad(s, i, lanes, grad);
             }
             off += blocks * lanes;
         }
         base += span_len.max(1);
+    }
+    // D below 1, a rare case: a pass of its own keeps the test out of the element loop.
+    if let (Some(late), true) = (late, I::GRAD) {
+        let late = s.splat(late);
+        let mut i = 0;
+        while i < n {
+            let lanes = S::LANES.min(n - i);
+            io.store_grad(s, i, lanes, s.div(io.load_grad(s, i, lanes), late));
+            i += lanes;
+        }
     }
     s.acc_total(acc)
 }
@@ -317,7 +324,7 @@ fn fix_lanes<F: Focus, I: Io>(
             _ => 1.0,
         };
         (l[k], g[k]) = limits(focus, x, t, alpha_t);
-        // The vector path divides by D afterwards when D < 1.
+        // `run` divides by D afterwards when D < 1.
         if args.divisor >= 1.0 {
             g[k] /= args.divisor;
         }

@@ -124,11 +124,11 @@ impl Simd for Scalar {
     #[inline(always)]
     fn scale_by_pow2(self, a: f32, n: f32) -> f32 {
         // On one lane a branch is cheaper than the second product, which only results below
-        // 2^-126 need.
+        // 2^-126 need: out of line, so that the common path carries none of its instructions.
         if n >= -126.0 {
             a * self.pow2(n)
         } else {
-            a * self.pow2(-126.0) * self.pow2(n + 126.0)
+            scale_into_subnormals(a, n)
         }
     }
     #[inline(always)]
@@ -181,6 +181,13 @@ impl Simd for Scalar {
 }
 
 // The out-of-line copies behind the rare-path hooks: one each in a whole program.
+
+/// `a · 2^n` for n in [−150, −126): [`Simd::scale_by_pow2`]'s rare path.
+#[cold]
+#[inline(never)]
+fn scale_into_subnormals(a: f32, n: f32) -> f32 {
+    a * Scalar.pow2(-126.0) * Scalar.pow2(n + 126.0)
+}
 
 #[inline(never)]
 fn shared_ln(x: f32) -> f32 {
