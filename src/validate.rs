@@ -101,31 +101,25 @@ fn rows_of(logits: usize, targets: usize, classes: usize) -> Result<usize, Error
 
 /// Each value must be a finite number in [0, 1]; returns whether all are exactly 0 or 1.
 ///
-/// On the bit patterns, so that it vectorises without an early exit inside a chunk: a float32 is
-/// in [0, 1] exactly when its bits are at most those of 1.0 or it is −0, and it is 0 or 1 when
-/// its bits without the sign are 0 or its bits are those of 1.0.
-///
-/// Without vector units (microcontrollers), a loop that branches is about half the instructions:
-/// a hard target takes two tests.
+/// On the bit patterns: a float32 is in [0, 1] exactly when its bits are at most those of 1.0
+/// or it is −0, and it is 0 or 1 when its bits without the sign are 0 or its bits are those of
+/// 1.0. Where there are vector units, [`unit_targets_in_chunks`]; without (microcontrollers),
+/// [`unit_targets_branching`], about half the instructions.
 #[inline(always)]
 fn unit_targets(targets: &[f32]) -> Result<bool, Error> {
-    const ONE: u32 = 0x3f80_0000;
-    const NEG_ZERO: u32 = 0x8000_0000;
-    if cfg!(not(any(target_arch = "x86_64", target_arch = "aarch64"))) {
-        let mut soft = false;
-        for (index, &y) in targets.iter().enumerate() {
-            let b = y.to_bits();
-            // 1, or ±0 (the sign shifted out).
-            if b == ONE || b << 1 == 0 {
-                continue;
-            }
-            if b > ONE {
-                return Err(Error::Target { index });
-            }
-            soft = true;
-        }
-        return Ok(!soft);
+    if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
+        unit_targets_in_chunks(targets)
+    } else {
+        unit_targets_branching(targets)
     }
+}
+
+const ONE: u32 = 0x3f80_0000;
+const NEG_ZERO: u32 = 0x8000_0000;
+
+/// [`unit_targets`] without an early exit inside a chunk, so that it vectorises.
+#[inline(always)]
+fn unit_targets_in_chunks(targets: &[f32]) -> Result<bool, Error> {
     let (mut invalid, mut soft) = (0u32, 0u32);
     for chunk in targets.chunks(1024) {
         for &y in chunk {
@@ -139,6 +133,24 @@ fn unit_targets(targets: &[f32]) -> Result<bool, Error> {
         }
     }
     Ok(soft == 0)
+}
+
+/// [`unit_targets`] one value at a time: a hard target takes two tests.
+#[inline(always)]
+fn unit_targets_branching(targets: &[f32]) -> Result<bool, Error> {
+    let mut soft = false;
+    for (index, &y) in targets.iter().enumerate() {
+        let b = y.to_bits();
+        // 1, or ±0 (the sign shifted out).
+        if b == ONE || b << 1 == 0 {
+            continue;
+        }
+        if b > ONE {
+            return Err(Error::Target { index });
+        }
+        soft = true;
+    }
+    Ok(!soft)
 }
 
 /// [`unit_targets`], compiled for AVX2 where the CPU has it (twice the lanes of SSE2).
@@ -226,5 +238,48 @@ pub(crate) fn class_of<T: ClassIndex>(t: T, classes: usize, ignore_index: Option
         Target::Class(t as usize)
     } else {
         Target::Invalid
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::vec::Vec;
+
+    use super::*;
+
+    /// The two forms of the target check give the same answer, and the same first index on error,
+    /// for every mixture of boundary values (only one of them runs on any one target).
+    #[test]
+    fn both_target_checks_agree() {
+        let mut values: Vec<f32> =
+            [0.0, -0.0, 1.0, 0.5, -1.0, 2.0, f32::NAN, f32::INFINITY, f32::NEG_INFINITY]
+                .into_iter()
+                .chain([
+                    f32::from_bits(1),
+                    f32::from_bits(0x8000_0001),
+                    f32::MIN_POSITIVE,
+                    f32::MAX,
+                    f32::MIN,
+                ])
+                .collect();
+        // The neighbours of 1 and of ±0.
+        values.extend([ONE - 1, ONE + 1, NEG_ZERO + 1, NEG_ZERO - 1, 0xbf80_0000].map(f32::from_bits));
+        for &a in &values {
+            for &b in &values {
+                for targets in [&[a, b][..], &[1.0, a, 0.0, b], &[b, -0.0, a]] {
+                    let (chunks, branching) =
+                        (unit_targets_in_chunks(targets), unit_targets_branching(targets));
+                    assert_eq!(chunks, branching, "{targets:?}");
+                    let expected = match targets.iter().position(|y| !(0.0..=1.0).contains(y)) {
+                        Some(index) => Err(Error::Target { index }),
+                        None => Ok(targets.iter().all(|&y| y == 0.0 || y == 1.0)),
+                    };
+                    assert_eq!(branching, expected, "{targets:?}");
+                }
+            }
+        }
+        assert_eq!(unit_targets_branching(&[]), Ok(true));
+        assert_eq!(unit_targets_in_chunks(&[]), Ok(true));
     }
 }
