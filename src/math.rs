@@ -17,9 +17,12 @@ pub(crate) fn mul0(w: f32, v: f32) -> f32 {
 /// The focusing power `m^γ`, with exact fast forms for small integer γ.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Focus {
+    /// γ = 2, the paper's and the common choice: `m·m`. First, and a variant of its own, so that
+    /// a kernel that matches γ per element (the scalar one) tests one tag for it.
+    Two,
     /// γ = 0: `m^0 = 1`, even for m = 0 (plain cross-entropy).
     Zero,
-    /// γ a whole number in 1..=16: repeated multiplication (at most 5 roundings).
+    /// γ another whole number in 1..=16: repeated multiplication (at most 5 roundings).
     Int(u32),
     /// Any other γ: `exp(γ·ln m)`.
     Real(f32),
@@ -27,7 +30,9 @@ pub(crate) enum Focus {
 
 impl Focus {
     pub(crate) fn new(gamma: f32) -> Focus {
-        if gamma == 0.0 {
+        if gamma == 2.0 {
+            Focus::Two
+        } else if gamma == 0.0 {
             Focus::Zero
         } else if gamma <= 16.0 && gamma == (gamma as u32) as f32 {
             Focus::Int(gamma as u32)
@@ -40,6 +45,7 @@ impl Focus {
     #[inline(always)]
     pub(crate) fn gamma(self) -> f32 {
         match self {
+            Focus::Two => 2.0,
             Focus::Zero => 0.0,
             Focus::Int(n) => n as f32,
             Focus::Real(gamma) => gamma,

@@ -11,7 +11,7 @@
     expect(unused, reason = "the per-γ kernels serve the vector backends only")
 )]
 
-use super::focus::{One, Two, Zero};
+use super::focus::{One, Runtime, Two, Zero};
 use super::{sigmoid, softmax, Hard, Soft};
 use crate::io::Io;
 use crate::math::Focus as Dynamic;
@@ -29,10 +29,10 @@ macro_rules! specialised {
             (Dynamic::Zero, false) => $kernel::run($s, Zero, Soft, $($arg),*),
             (Dynamic::Int(1), true) => $kernel::run($s, One, Hard, $($arg),*),
             (Dynamic::Int(1), false) => $kernel::run($s, One, Soft, $($arg),*),
-            (Dynamic::Int(2), true) => $kernel::run($s, Two, Hard, $($arg),*),
-            (Dynamic::Int(2), false) => $kernel::run($s, Two, Soft, $($arg),*),
-            (f, true) => $kernel::run($s, f, Hard, $($arg),*),
-            (f, false) => $kernel::run($s, f, Soft, $($arg),*),
+            (Dynamic::Two, true) => $kernel::run($s, Two, Hard, $($arg),*),
+            (Dynamic::Two, false) => $kernel::run($s, Two, Soft, $($arg),*),
+            (f, true) => $kernel::run($s, Runtime::new(f), Hard, $($arg),*),
+            (f, false) => $kernel::run($s, Runtime::new(f), Soft, $($arg),*),
         }
     };
 }
@@ -41,7 +41,7 @@ macro_rules! specialised {
 /// backend).
 macro_rules! dynamic {
     ($s:expr, $focus:expr, $hard:expr, $kernel:ident, $($arg:expr),*) => {
-        $kernel::run($s, $focus, $hard, $($arg),*)
+        $kernel::run($s, Runtime::new($focus), $hard, $($arg),*)
     };
 }
 

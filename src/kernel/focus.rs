@@ -62,21 +62,36 @@ impl Focus for Two {
     }
 }
 
-impl Focus for Dynamic {
+/// γ decided at run time (the scalar backend's one kernel instance): γ and whether `ln m` is
+/// needed are kept as plain values beside the form, so that the element loop reads them instead
+/// of matching the form for each.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Runtime {
+    form: Dynamic,
+    gamma: f32,
+    needs_ln: bool,
+}
+
+impl Runtime {
+    pub(crate) fn new(form: Dynamic) -> Runtime {
+        Runtime { form, gamma: form.gamma(), needs_ln: matches!(form, Dynamic::Real(_)) }
+    }
+}
+
+impl Focus for Runtime {
     #[inline(always)]
     fn gamma(self) -> f32 {
-        Dynamic::gamma(self)
+        self.gamma
     }
     #[inline(always)]
     fn needs_ln(self) -> bool {
-        matches!(self, Dynamic::Real(_))
+        self.needs_ln
     }
     #[inline(always)]
     fn pow<S: Simd>(self, s: S, m: S::V, ln_m: S::V) -> S::V {
-        match self {
+        match self.form {
+            Dynamic::Two => s.mul(m, m),
             Dynamic::Zero => s.splat(1.0),
-            // The common γ first: one product instead of the loop's tests (scalar backend).
-            Dynamic::Int(2) => s.mul(m, m),
             Dynamic::Int(mut n) => {
                 let (mut base, mut acc) = (m, s.splat(1.0));
                 while n > 0 {

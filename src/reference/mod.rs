@@ -22,6 +22,7 @@ use crate::sum::Wide;
 #[inline(always)]
 fn focus_pow(focus: Focus, m: f32, one_minus_m: f32) -> f32 {
     match focus {
+        Focus::Two => m * m,
         Focus::Zero => 1.0,
         Focus::Int(n) => powi(m, n),
         Focus::Real(gamma) if m > 0.5 => expf(gamma * log1pf(-one_minus_m)),
@@ -238,7 +239,8 @@ mod tests {
     #[test]
     fn focus_forms() {
         assert_eq!(Focus::new(0.0), Focus::Zero);
-        assert_eq!(Focus::new(2.0), Focus::Int(2));
+        assert_eq!(Focus::new(2.0), Focus::Two);
+        assert_eq!(Focus::new(3.0), Focus::Int(3));
         assert_eq!(Focus::new(16.0), Focus::Int(16));
         assert_eq!(Focus::new(17.0), Focus::Real(17.0));
         assert_eq!(Focus::new(0.5), Focus::Real(0.5));
