@@ -128,7 +128,7 @@ impl Simd for Scalar {
         if n >= -126.0 {
             a * self.pow2(n)
         } else {
-            scale_into_subnormals(a, n)
+            shared_scale_into_subnormals(a, n)
         }
     }
     #[inline(always)]
@@ -185,7 +185,7 @@ impl Simd for Scalar {
 /// `a · 2^n` for n in [−150, −126): [`Simd::scale_by_pow2`]'s rare path.
 #[cold]
 #[inline(never)]
-fn scale_into_subnormals(a: f32, n: f32) -> f32 {
+fn shared_scale_into_subnormals(a: f32, n: f32) -> f32 {
     a * Scalar.pow2(-126.0) * Scalar.pow2(n + 126.0)
 }
 
