@@ -93,6 +93,18 @@ fn huge_gamma_breaks_the_focal_factor() {
             values: vec![0.0; 4],
             ..Case::default()
         },
+        // Found by CI's smoke run after the fix above: at x = ±∞ the gradient's limit
+        // α_t·m^γ·m took m = 1 − 3.6e-15, rounded to 1, to the γ: 1.5e-2 where the exact
+        // value is 0. The limits too now take ln m from 1 − m.
+        Case {
+            gamma: 3.463808e18,
+            alpha: Some(0.9853927),
+            label_smoothing: 7.2691605e-15,
+            reduction: Reduction::None,
+            logits: vec![f32::INFINITY, f32::NEG_INFINITY, 0.5],
+            values: vec![0.0, 1.0, 0.0],
+            ..Case::default()
+        },
     ];
     let found: Vec<String> = cases.iter().flat_map(violations).collect();
     assert!(found.is_empty(), "{}", found.join("\n"));

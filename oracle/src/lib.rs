@@ -183,7 +183,11 @@ fn sigmoid_element(x: f64, y: f64, a: Option<f64>, ls: f64, gamma: f64) -> (f64,
         None => 1.0,
     };
     let mg = m.powf(gamma); // Rust's powf has 0^0 = 1
-    let loss = mul0(alpha_t, mul0(mg, ce));
+
+    // m^γ may underflow even float64 (a huge γ) where m > 0; against an infinite ce (x = ±∞)
+    // the product's limit is still +∞.
+    let focused = if ce == f64::INFINITY && m > 0.0 { ce } else { mul0(mg, ce) };
+    let loss = mul0(alpha_t, focused);
 
     // r·ce with r = p(1−p)(1−2y')/m. pq/m is evaluated as p/((1−y')e^x + y') for x ≥ 0 and
     // q/((1−y') + y'e^(−x)) for x < 0, finite even when m underflows. At x = ±∞ the limit of

@@ -337,9 +337,10 @@ fn limits<F: Focus>(focus: F, x: f32, t: Smoothed, alpha_t: f32) -> (f32, f32) {
     if x.is_nan() {
         return (f32::NAN, f32::NAN);
     }
-    // The mass on the side the logit is wrong about, and the sign of the gradient.
-    let (m, sign) = if x > 0.0 { (t.not_y, 1.0) } else { (t.y, -1.0) };
+    // The mass on the side the logit is wrong about, the mass on the other (1 − m, formed on
+    // its own side: m near 1 rounds to 1), and the sign of the gradient.
+    let (m, other, sign) = if x > 0.0 { (t.not_y, t.y, 1.0) } else { (t.y, t.not_y, -1.0) };
     let loss = if alpha_t > 0.0 && m > 0.0 { f32::INFINITY } else { 0.0 };
-    let m_gamma = focus.pow(Scalar, m, Scalar.ln(m));
+    let m_gamma = focus.pow(Scalar, m, Scalar.ln_given_complement(m, other));
     (loss, sign * mul0(alpha_t, m_gamma * m))
 }
