@@ -1,5 +1,6 @@
-//! `cargo xtask fuzz [--seconds N]`: every cargo-fuzz target of `fuzz/` for N seconds (default
-//! 20), then the census of what the corpora reach.
+//! `cargo xtask fuzz [--seconds N] [--seed S]`: every cargo-fuzz target of `fuzz/` for N seconds
+//! (default 20) with libFuzzer's seed S (default fixed; 0 for a random one), then the census of
+//! what the corpora reach.
 //!
 //! 1. `cargo +NIGHTLY fuzz build --debug-assertions` (release, AddressSanitizer). Debug
 //!    assertions on: integer overflow in the library or the C layer then panics, which the
@@ -35,10 +36,16 @@ const DEFAULT_SECONDS: u64 = 20;
 /// that only an input that loops forever trips it.
 const INPUT_TIMEOUT: u64 = 30;
 
-/// `cargo xtask fuzz [--seconds N]`.
+/// libFuzzer's seed by default: fixed, so that a run on the committed seeds is reproducible
+/// (CI on a fresh clone replays the mutations a run here made, as far as its time allows). `--seed
+/// 0` asks libFuzzer for a random one.
+const DEFAULT_SEED: u64 = 2017;
+
+/// `cargo xtask fuzz [--seconds N] [--seed S]`.
 pub fn run(args: &[String]) -> Result {
-    let usage = "usage: cargo xtask fuzz [--seconds N]";
+    let usage = "usage: cargo xtask fuzz [--seconds N] [--seed S]";
     let mut seconds = DEFAULT_SECONDS;
+    let mut seed = DEFAULT_SEED;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -49,6 +56,10 @@ pub fn run(args: &[String]) -> Result {
                     .ok()
                     .filter(|&s| s > 0)
                     .ok_or_else(|| format!("bad --seconds {n:?}: {usage}"))?;
+            }
+            "--seed" => {
+                let n = args.next().ok_or(usage)?;
+                seed = n.parse().map_err(|_| format!("bad --seed {n:?}: {usage}"))?;
             }
             other => return Err(format!("unexpected argument {other:?}: {usage}")),
         }
@@ -68,7 +79,7 @@ pub fn run(args: &[String]) -> Result {
         let artifacts = scratch.join("artifacts").join(name);
         copy_seeds(&root.join("fuzz/corpus").join(name), &corpus)?;
         std::fs::create_dir_all(&artifacts).map_err(|e| format!("{}: {e}", artifacts.display()))?;
-        let stats = fuzz(&bin_dir.join(name), &corpus, &artifacts, seconds)?;
+        let stats = fuzz(&bin_dir.join(name), &corpus, &artifacts, seconds, seed)?;
         let line = format!(
             "{name:<14} {:>10} runs {:>8} exec/s   cov: {:>5}   ft: {:>6}   corpus: {} inputs",
             stats.runs, stats.exec_per_sec, stats.cov, stats.ft, stats.corpus
@@ -132,9 +143,10 @@ struct Stats {
 }
 
 /// Runs one target for `seconds` on `corpus` and parses its report; fails on a crash.
-fn fuzz(binary: &Path, corpus: &Path, artifacts: &Path, seconds: u64) -> Result<Stats> {
+fn fuzz(binary: &Path, corpus: &Path, artifacts: &Path, seconds: u64, seed: u64) -> Result<Stats> {
     let args = [
         format!("-max_total_time={seconds}"),
+        format!("-seed={seed}"),
         format!("-timeout={INPUT_TIMEOUT}"),
         format!("-artifact_prefix={}/", artifacts.display()),
         "-print_final_stats=1".into(),

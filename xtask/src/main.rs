@@ -62,8 +62,8 @@ fn main() -> ExitCode {
                  exhaustive [options]  every finite float32 logit through the sigmoid kernel against the\n         \
                  oracle (opt-in, long; --help lists the options)\n  \
                  firmware  build the Cortex-M4F demo and run it on QEMU's mps2-an386 board\n  \
-                 fuzz [--seconds N]  every cargo-fuzz target for N seconds (default 20), then the census of\n         \
-                 what the corpora reach (nightly and cargo-fuzz)\n  \
+                 fuzz [--seconds N] [--seed S]  every cargo-fuzz target for N seconds (default 20; seed S,\n         \
+                 default fixed, 0 random), then the census of what the corpora reach (nightly, cargo-fuzz)\n  \
                  miri   the reduced test set under Miri on the scalar and portable backends (nightly)\n  \
                  size   flash of each entry point on thumbv7em-none-eabihf, against its budget\n  \
                  test-aarch64  the test suite on aarch64 under qemu-aarch64 (the NEON backend)\n  \
