@@ -88,9 +88,9 @@ print("    max relative error (float32 coefficients):", mp.nstr(max_rel(p, mp.ex
 # log1p(v) = 2 atanh(z), z = v/(2 + v): for v in [-1/2, 1], |z| <= 1/3 and
 # 2 atanh(z) = 2z + z*w*R(w), w = z^2 in [0, 1/9]. R by Chebyshev interpolation (near-minimax).
 R = lambda w: (2 * mp.atanh(mp.sqrt(w)) / mp.sqrt(w) - 2) / w if w > mp.mpf("1e-10") else mp.mpf(2) / 3 + 2 * w / 5
-poly = mp.chebyfit(R, [0, mp.mpf(1) / 9], 5)
+poly = mp.chebyfit(R, [0, mp.mpf(1) / 9], 4)
 coeffs = list(reversed(poly))  # w^0 first
-show("log1p: coefficients of R(w), w^0 .. w^4", coeffs)
+show("log1p: coefficients of R(w), w^0 .. w^3", coeffs)
 cf = [mp.mpf(f32(x)) for x in coeffs]
 worst = 0
 for i in range(1, 2001):
