@@ -15,6 +15,7 @@ use super::focus::{One, Runtime, Two, Zero};
 use super::{sigmoid, softmax, Hard, Soft};
 use crate::io::Io;
 use crate::math::Focus as Dynamic;
+use crate::simd::pair::Pair;
 #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
 use crate::simd::portable::Portable;
 use crate::simd::scalar::Scalar;
@@ -45,9 +46,26 @@ macro_rules! dynamic {
     };
 }
 
-/// Defines `$name`, the sigmoid and softmax entry of one backend.
+/// The sigmoid kernel's lanes on a backend whose out-of-order core it keeps waiting on one
+/// vector's long dependency chain: two vectors in lockstep ([`Pair`]).
+macro_rules! paired {
+    ($s:expr) => {
+        Pair($s)
+    };
+}
+
+/// The sigmoid kernel's lanes elsewhere: one vector.
+macro_rules! single {
+    ($s:expr) => {
+        $s
+    };
+}
+
+/// Defines `$sigmoid` and `$softmax`, the entries of one backend: the kernels instantiated
+/// with `$how` (per-γ or one dynamic instance), the sigmoid one on the lanes `$lanes` makes of
+/// the token.
 macro_rules! wrappers {
-    ($(#[$attr:meta])* $token:ty, $sigmoid:ident, $softmax:ident, $how:ident) => {
+    ($(#[$attr:meta])* $token:ty, $sigmoid:ident, $softmax:ident, $how:ident, $lanes:ident) => {
         $(#[$attr])*
         fn $sigmoid<I: Io>(
             s: $token,
@@ -57,7 +75,7 @@ macro_rules! wrappers {
             io: &mut I,
             losses: Option<&mut [f32]>,
         ) -> Wide {
-            $how!(s, focus, hard, sigmoid, args, io, losses)
+            $how!($lanes!(s), focus, hard, sigmoid, args, io, losses)
         }
 
         $(#[$attr])*
@@ -74,16 +92,17 @@ macro_rules! wrappers {
     };
 }
 
-wrappers!(Scalar, sigmoid_scalar, softmax_scalar, dynamic);
+wrappers!(Scalar, sigmoid_scalar, softmax_scalar, dynamic, single);
 #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
-wrappers!(Portable, sigmoid_portable, softmax_portable, specialised);
+wrappers!(Portable, sigmoid_portable, softmax_portable, specialised, paired);
 #[cfg(target_arch = "x86_64")]
 wrappers!(
     #[target_feature(enable = "avx2,fma")]
     crate::simd::x86_64::avx2::Avx2,
     sigmoid_avx2,
     softmax_avx2,
-    specialised
+    specialised,
+    paired
 );
 #[cfg(target_arch = "x86_64")]
 wrappers!(
@@ -91,7 +110,8 @@ wrappers!(
     crate::simd::x86_64::avx512::Avx512,
     sigmoid_avx512,
     softmax_avx512,
-    specialised
+    specialised,
+    paired
 );
 #[cfg(target_arch = "aarch64")]
 wrappers!(
@@ -99,7 +119,8 @@ wrappers!(
     crate::simd::aarch64::neon::Neon,
     sigmoid_neon,
     softmax_neon,
-    specialised
+    specialised,
+    single
 );
 
 /// Calls the wrapper of `$backend` among `[$avx512, $avx2, $neon, $portable, $scalar]` with the

@@ -93,25 +93,32 @@ pub(crate) fn run<S: Simd, F: Focus, H: TargetForm, I: Io>(
                     block(s, focus, form, args, io, base + at[$k], $lanes, w, ca)
                 }};
             }
+            // Each block meets the wide accumulator alone (a float32 sum of huge losses could
+            // overflow before a mean divides it), and leaves the registers as soon as it is done.
+            macro_rules! block_done {
+                ($k:expr, $lanes:expr) => {{
+                    let (loss, grad) = block_at!($k, $lanes);
+                    let i = base + at[$k];
+                    acc = s.acc_add(acc, loss);
+                    if let Some(losses) = losses.as_deref_mut() {
+                        store_at(s, loss, losses, i, $lanes);
+                    }
+                    io.store_grad(s, i, $lanes, grad);
+                }};
+            }
             // Four full blocks at a time where they fit: four independent chains in flight (not
             // on one lane, where it would only quadruple the code).
-            let (out, blocks) = if S::LANES > 1 && span_len - off >= 4 * S::LANES {
+            let blocks = if S::LANES > 1 && span_len - off >= 4 * S::LANES {
                 let l = S::LANES;
-                ([block_at!(0, l), block_at!(1, l), block_at!(2, l), block_at!(3, l)], 4)
+                block_done!(0, l);
+                block_done!(1, l);
+                block_done!(2, l);
+                block_done!(3, l);
+                4
             } else {
-                let zero = (s.splat(0.0), s.splat(0.0));
-                ([block_at!(0, lanes), zero, zero, zero], 1)
+                block_done!(0, lanes);
+                1
             };
-            for (k, &(loss, grad)) in out.iter().enumerate().take(blocks) {
-                let i = base + at[k];
-                // Each block meets the wide accumulator alone: a float32 sum of huge losses could
-                // overflow before a mean divides it.
-                acc = s.acc_add(acc, loss);
-                if let Some(losses) = losses.as_deref_mut() {
-                    store_at(s, loss, losses, i, lanes);
-                }
-                io.store_grad(s, i, lanes, grad);
-            }
             off += blocks * lanes;
         }
         base += span_len.max(1);

@@ -8,6 +8,7 @@
 //! path.
 
 pub(crate) mod math;
+pub(crate) mod pair;
 #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
 pub(crate) mod portable;
 pub(crate) mod scalar;
