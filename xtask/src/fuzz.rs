@@ -72,27 +72,37 @@ pub fn run(args: &[String]) -> Result {
     nightly(&["fuzz", "build", "--debug-assertions"], &[])
         .map_err(|e| format!("{e}; cargo-fuzz: `cargo install cargo-fuzz --version 0.13.2 --locked`"))?;
     let bin_dir = root.join("fuzz/target").join(host_triple()?).join("release");
+    let manifest = root.join("fuzz/Cargo.toml");
+    let manifest = manifest.to_str().ok_or("the repository's path is not UTF-8")?;
+    // The census builds (without sanitizers, on stable) while the targets run, each on one core.
+    let census_args = ["build", "--release", "--quiet", "--manifest-path", manifest, "--example", "census"];
+    let mut census_build = spawn_cargo(&census_args)?;
 
-    let mut lines = Vec::new();
-    for name in TARGETS {
-        let corpus = scratch.join("corpus").join(name);
-        let artifacts = scratch.join("artifacts").join(name);
-        copy_seeds(&root.join("fuzz/corpus").join(name), &corpus)?;
-        std::fs::create_dir_all(&artifacts).map_err(|e| format!("{}: {e}", artifacts.display()))?;
-        let stats = fuzz(&bin_dir.join(name), &corpus, &artifacts, seconds, seed)?;
-        let line = format!(
-            "{name:<14} {:>10} runs {:>8} exec/s   cov: {:>5}   ft: {:>6}   corpus: {} inputs",
-            stats.runs, stats.exec_per_sec, stats.cov, stats.ft, stats.corpus
-        );
-        println!("{line}");
-        lines.push(line);
+    let ran = TARGETS
+        .iter()
+        .map(|&name| {
+            let corpus = scratch.join("corpus").join(name);
+            let artifacts = scratch.join("artifacts").join(name);
+            copy_seeds(&root.join("fuzz/corpus").join(name), &corpus)?;
+            std::fs::create_dir_all(&artifacts).map_err(|e| format!("{}: {e}", artifacts.display()))?;
+            let stats = fuzz(&bin_dir.join(name), &corpus, &artifacts, seconds, seed)?;
+            let line = format!(
+                "{name:<14} {:>10} runs {:>8} exec/s   cov: {:>5}   ft: {:>6}   corpus: {} inputs",
+                stats.runs, stats.exec_per_sec, stats.cov, stats.ft, stats.corpus
+            );
+            println!("{line}");
+            Ok(line)
+        })
+        .collect::<Result<Vec<String>>>();
+    // Waited for even after a crash, so that no build outlives the task.
+    let built = census_build.wait().map_err(|e| format!("building the census: {e}"))?;
+    let lines = ran?;
+    if !built.success() {
+        return Err(format!("`cargo {}` failed ({built})", census_args.join(" ")));
     }
-
     println!();
     let corpora = scratch.join("corpus");
     let corpora = corpora.to_str().ok_or("the target directory's path is not UTF-8")?;
-    let manifest = root.join("fuzz/Cargo.toml");
-    let manifest = manifest.to_str().ok_or("the repository's path is not UTF-8")?;
     cargo(
         &["run", "--release", "--quiet", "--manifest-path", manifest, "--example", "census", "--", corpora],
         &[],
@@ -103,6 +113,13 @@ pub fn run(args: &[String]) -> Result {
         println!("  {line}");
     }
     Ok(())
+}
+
+/// Starts `cargo args…` at the workspace root without waiting for it.
+fn spawn_cargo(args: &[&str]) -> Result<std::process::Child> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    eprintln!("$ cargo {} &", args.join(" "));
+    Command::new(cargo).args(args).current_dir(root()).spawn().map_err(|e| format!("cannot run cargo: {e}"))
 }
 
 /// The nightly toolchain's host triple: cargo-fuzz builds for it, into `fuzz/target/<triple>/`.

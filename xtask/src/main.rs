@@ -8,6 +8,7 @@ use std::process::{Command, ExitCode};
 mod asm;
 mod bench;
 mod capi;
+mod ci;
 mod embedded;
 mod exhaustive;
 mod firmware;
@@ -39,7 +40,8 @@ fn main() -> ExitCode {
         "asm" => asm::run(),
         "bench" => bench::run(&args[1..]),
         "capi" => capi::run(),
-        "ci" => ci(),
+        "ci" => ci::run(),
+        "ci-second-lane" => ci::second_lane(),
         "cross" => cross(),
         "exhaustive" => exhaustive::run(&args[1..]),
         "firmware" => firmware::run(Budgets::Enforce),
@@ -57,7 +59,7 @@ fn main() -> ExitCode {
                  bench [N] [--native]  the summary bench table (N elements, default 65536); --native\n         \
                  also builds with -C target-cpu=native and prints default/native time per case\n  \
                  capi   build target/capi/libfocal_loss.{{so,a}}; test them from C, C++ and Python\n  \
-                 ci     every check CI runs: format, clippy, docs, tests, tidy, no_std builds, codegen\n         guard, x86 dispatch levels, aarch64 tests, firmware, flash sizes, C ABI,\n         Miri, fuzz smoke run\n  \
+                 ci     every check CI runs: format, clippy, docs, tests, tidy, no_std builds, codegen\n         guard, x86 dispatch levels, aarch64 tests, firmware, flash sizes, C ABI; Miri and\n         the fuzz smoke run in a second lane alongside (`ci-second-lane` runs that lane alone)\n  \
                  cross  no_std builds of the library for the embedded targets\n  \
                  exhaustive [options]  every finite float32 logit through the sigmoid kernel against the\n         \
                  oracle (opt-in, long; --help lists the options)\n  \
@@ -127,67 +129,6 @@ fn nightly(args: &[&str], env: &[(&str, &str)]) -> Result {
         Ok(())
     } else {
         Err(format!("`cargo +{NIGHTLY} {}` failed ({status})", args.join(" ")))
-    }
-}
-
-fn ci() -> Result {
-    let mut steps = Steps::default();
-    steps.run("format", || cargo(&["fmt", "--all", "--", "--check"], &[]))?;
-    steps
-        .run("clippy", || cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[]))?;
-    steps.run("docs", || cargo(&["doc", "--workspace", "--no-deps"], &[("RUSTDOCFLAGS", "-D warnings")]))?;
-    steps.run("host tests", || cargo(&["test", "--workspace"], &[]))?;
-    // The accuracy sweep again, showing its worst errors in units of the budget.
-    steps.run("accuracy report", || {
-        cargo(&["test", "--test", "accuracy", "--test", "golden", "--", "--nocapture"], &[])
-    })?;
-    steps.run("tidy", tidy)?;
-    steps.run("no_std builds", cross)?;
-    steps.run("codegen guard", asm::run)?;
-    steps.run("x86 dispatch levels", x86_levels::run)?;
-    steps.run("aarch64 tests", embedded::test_aarch64)?;
-    // The flash and instruction budgets of issue 4 are not met yet by the scalar backend: CI
-    // measures and prints them, and fails on every other check; `cargo xtask firmware` and
-    // `cargo xtask size` run alone enforce them.
-    steps.run("firmware", || firmware::run(Budgets::Report))?;
-    steps.run("flash sizes", || embedded::size(Budgets::Report))?;
-    steps.run("C ABI", capi::run)?;
-    steps.run("Miri", miri::run)?;
-    // The smoke run: 20 s per target.
-    steps.run("fuzz smoke run", || fuzz::run(&[]))?;
-    eprintln!("xtask ci: all checks passed");
-    steps.print();
-    Ok(())
-}
-
-/// The steps of `cargo xtask ci` and their wall times, printed at the end (and after a failure):
-/// CI has a time budget (issue 4), and this is where it goes.
-#[derive(Default)]
-struct Steps {
-    done: Vec<(&'static str, std::time::Duration)>,
-    started: Option<std::time::Instant>,
-}
-
-impl Steps {
-    fn run(&mut self, name: &'static str, step: impl FnOnce() -> Result) -> Result {
-        let now = std::time::Instant::now();
-        self.started.get_or_insert(now);
-        let result = step();
-        self.done.push((name, now.elapsed()));
-        if result.is_err() {
-            self.print();
-        }
-        result
-    }
-
-    fn print(&self) {
-        eprintln!("xtask ci: wall time per step");
-        for (name, took) in &self.done {
-            eprintln!("  {name:<22} {:>7.1} s", took.as_secs_f64());
-        }
-        if let Some(started) = self.started {
-            eprintln!("  {:<22} {:>7.1} s", "total", started.elapsed().as_secs_f64());
-        }
     }
 }
 
