@@ -125,8 +125,11 @@ impl Simd for Scalar {
     fn scale_by_pow2(self, a: f32, n: f32) -> f32 {
         // On one lane a branch is cheaper than the second product, which only results below
         // 2^-126 need: out of line, so that the common path carries none of its instructions.
-        if n >= -126.0 {
-            a * self.pow2(n)
+        // The test on the integer that builds 2^n: a float comparison would also move the FPU's
+        // flags (Cortex-M4F).
+        let k = n as i32;
+        if k >= -126 {
+            a * f32::from_bits(((k + 127) as u32) << 23)
         } else {
             shared_scale_into_subnormals(a, n)
         }
