@@ -90,22 +90,14 @@ fn expected_backend_is_detected() {
 /// computation produces.
 const SENTINEL: f32 = f32::from_bits(0x7fc0_1234);
 
-/// Lanes per vector of a backend (1 for the scalar one).
-fn lanes(backend: Backend) -> usize {
-    match backend {
-        Backend::Avx512 => 16,
-        Backend::Portable | Backend::Avx2 => 8,
-        Backend::Neon => 4,
+/// Lanes per vector of a backend's kernel for `task` (1 for the scalar one): two of the
+/// backend's vectors in lockstep where `src/kernel/dispatch.rs` pairs them.
+fn lanes(backend: Backend, task: Task) -> usize {
+    match (backend, task) {
+        (Backend::Avx512, Task::Sigmoid) => 32,
+        (Backend::Avx512, _) | (Backend::Portable | Backend::Avx2, _) => 16,
+        (Backend::Neon, _) => 4,
         _ => 1,
-    }
-}
-
-/// Lanes per vector of the sigmoid kernel on a backend: two of the backend's vectors in
-/// lockstep where `src/kernel/dispatch.rs` pairs them.
-fn sigmoid_lanes(backend: Backend) -> usize {
-    match backend {
-        Backend::Avx512 | Backend::Avx2 | Backend::Portable => 2 * lanes(backend),
-        _ => lanes(backend),
     }
 }
 
@@ -284,7 +276,7 @@ fn every_entry_point_at_every_length_and_odd_offset() {
     let mut calls = 0;
     for &backend in &available {
         let blocks = if cfg!(miri) { 2 } else { 4 };
-        let longest = blocks * sigmoid_lanes(backend).max(2) + 1;
+        let longest = blocks * lanes(backend, Task::Sigmoid).max(2) + 1;
         for n in 0..=longest {
             // γ = 2 (a specialised kernel) and 1.5 (the general one); each reduction in turn.
             let gamma = if n % 2 == 0 { 2.0 } else { 1.5 };
@@ -299,7 +291,7 @@ fn every_entry_point_at_every_length_and_odd_offset() {
                 .unwrap();
             check_batch(&fl, Task::Sigmoid, n, 1);
             calls += 1;
-            if n > 2 * lanes(backend).max(2) + 1 {
+            if n > 2 * lanes(backend, Task::Softmax).max(2) + 1 {
                 continue;
             }
             for task in [Task::Softmax, Task::Probs] {

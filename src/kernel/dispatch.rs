@@ -65,7 +65,7 @@ macro_rules! single {
 /// with `$how` (per-γ or one dynamic instance), the sigmoid one on the lanes `$lanes` makes of
 /// the token.
 macro_rules! wrappers {
-    ($(#[$attr:meta])* $token:ty, $sigmoid:ident, $softmax:ident, $how:ident, $lanes:ident) => {
+    ($(#[$attr:meta])* $token:ty, $sigmoid:ident, $softmax:ident, $how:ident, $lanes:ident, $softmax_lanes:ident) => {
         $(#[$attr])*
         fn $sigmoid<I: Io>(
             s: $token,
@@ -87,14 +87,14 @@ macro_rules! wrappers {
             io: &mut I,
             losses: Option<&mut [f32]>,
         ) -> Wide {
-            $how!(s, focus, hard, softmax, args, io, losses)
+            $how!($softmax_lanes!(s), focus, hard, softmax, args, io, losses)
         }
     };
 }
 
-wrappers!(Scalar, sigmoid_scalar, softmax_scalar, dynamic, single);
+wrappers!(Scalar, sigmoid_scalar, softmax_scalar, dynamic, single, single);
 #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
-wrappers!(Portable, sigmoid_portable, softmax_portable, specialised, paired);
+wrappers!(Portable, sigmoid_portable, softmax_portable, specialised, paired, paired);
 #[cfg(target_arch = "x86_64")]
 wrappers!(
     #[target_feature(enable = "avx2,fma")]
@@ -102,6 +102,7 @@ wrappers!(
     sigmoid_avx2,
     softmax_avx2,
     specialised,
+    paired,
     paired
 );
 #[cfg(target_arch = "x86_64")]
@@ -111,7 +112,8 @@ wrappers!(
     sigmoid_avx512,
     softmax_avx512,
     specialised,
-    paired
+    paired,
+    single
 );
 #[cfg(target_arch = "aarch64")]
 wrappers!(
@@ -120,6 +122,7 @@ wrappers!(
     sigmoid_neon,
     softmax_neon,
     specialised,
+    single,
     single
 );
 

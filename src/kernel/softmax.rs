@@ -218,6 +218,8 @@ pub(crate) fn run<'t, S: Simd, F: Focus, H: TargetForm, I: Io, R: RowTargets<'t>
     io: &mut I,
     mut losses: Option<&mut [f32]>,
 ) -> Wide {
+    // The per-row buffers of `small_rows` and `w_tau` hold sixteen lanes.
+    const { assert!(S::LANES <= 16) };
     let mut total = Accumulator::default();
     let mut row = 0;
     // Rows that fit one vector, with one class index each and no smoothing: LANES rows at a
