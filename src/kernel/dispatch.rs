@@ -46,26 +46,30 @@ macro_rules! dynamic {
     };
 }
 
-/// The sigmoid kernel's lanes on a backend whose out-of-order core it keeps waiting on one
-/// vector's long dependency chain: two vectors in lockstep ([`Pair`]).
+/// A kernel's lanes made of two of the backend's vectors in lockstep ([`Pair`]): the out-of-order
+/// core then has a second dependency chain beside each long one (sigmoid), and twice the lanes
+/// to batch short softmax rows in. Kept where it measured faster (`src/simd/pair.rs`).
 macro_rules! paired {
     ($s:expr) => {
         Pair($s)
     };
 }
 
-/// The sigmoid kernel's lanes elsewhere: one vector.
+/// A kernel's lanes as one of the backend's vectors: the AVX-512 softmax (its 16 lanes already
+/// batch rows of up to 16 classes, and its per-row buffers hold 16 lanes; pairs are not measured
+/// there), NEON (not measured on hardware) and the scalar backend (pairs would double the
+/// microcontrollers' code).
 macro_rules! single {
     ($s:expr) => {
         $s
     };
 }
 
-/// Defines `$sigmoid` and `$softmax`, the entries of one backend: the kernels instantiated
-/// with `$how` (per-γ or one dynamic instance), the sigmoid one on the lanes `$lanes` makes of
-/// the token.
+/// Defines `$sigmoid` and `$softmax`, the entries of one backend: the kernels instantiated with
+/// `$how` (per-γ or one dynamic instance) on the lanes that `$sigmoid_lanes` and `$softmax_lanes`
+/// (`paired` or `single`) make of the token.
 macro_rules! wrappers {
-    ($(#[$attr:meta])* $token:ty, $sigmoid:ident, $softmax:ident, $how:ident, $lanes:ident, $softmax_lanes:ident) => {
+    ($(#[$attr:meta])* $token:ty, $sigmoid:ident, $softmax:ident, $how:ident, $sigmoid_lanes:ident, $softmax_lanes:ident) => {
         $(#[$attr])*
         fn $sigmoid<I: Io>(
             s: $token,
@@ -75,7 +79,7 @@ macro_rules! wrappers {
             io: &mut I,
             losses: Option<&mut [f32]>,
         ) -> Wide {
-            $how!($lanes!(s), focus, hard, sigmoid, args, io, losses)
+            $how!($sigmoid_lanes!(s), focus, hard, sigmoid, args, io, losses)
         }
 
         $(#[$attr])*
