@@ -24,7 +24,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::{cargo, nightly, root, Result, NIGHTLY};
+use crate::{cargo, cargo_command, nightly, root, Result, NIGHTLY};
 
 /// The fuzz targets, in the order they run (the binaries of `fuzz/Cargo.toml`).
 const TARGETS: [&str; 5] = ["sigmoid", "softmax", "softmax_probs", "in_place", "capi"];
@@ -117,9 +117,7 @@ pub fn run(args: &[String]) -> Result {
 
 /// Starts `cargo args…` at the workspace root without waiting for it.
 fn spawn_cargo(args: &[&str]) -> Result<std::process::Child> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    eprintln!("$ cargo {} &", args.join(" "));
-    Command::new(cargo).args(args).current_dir(root()).spawn().map_err(|e| format!("cannot run cargo: {e}"))
+    cargo_command(args, &[]).spawn().map_err(|e| format!("cannot run cargo: {e}"))
 }
 
 /// The nightly toolchain's host triple: cargo-fuzz builds for it, into `fuzz/target/<triple>/`.

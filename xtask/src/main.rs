@@ -88,16 +88,18 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_path_buf()
 }
 
-/// Runs `cargo args…` at the workspace root with extra environment variables.
-fn cargo(args: &[&str], env: &[(&str, &str)]) -> Result {
+/// `cargo args…` at the workspace root with extra environment variables, announced, not started.
+fn cargo_command(args: &[&str], env: &[(&str, &str)]) -> Command {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     eprintln!("$ cargo {}", args.join(" "));
-    let status = Command::new(cargo)
-        .args(args)
-        .envs(env.iter().copied())
-        .current_dir(root())
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let mut command = Command::new(cargo);
+    command.args(args).envs(env.iter().copied()).current_dir(root());
+    command
+}
+
+/// Runs `cargo args…` at the workspace root with extra environment variables.
+fn cargo(args: &[&str], env: &[(&str, &str)]) -> Result {
+    let status = cargo_command(args, env).status().map_err(|e| format!("cannot run cargo: {e}"))?;
     if status.success() {
         Ok(())
     } else {
