@@ -51,7 +51,7 @@ pub use options::{Buffer, Builder, Error, FocalLoss, Reduction};
 struct ReadmeDoctests;
 
 use io::{Forward, InPlace, Io, Separate};
-use kernel::softmax::{ClassIndices, Probabilities, RowTargets};
+use kernel::softmax::{ClassIndices, Indices, Probabilities, RowTargets};
 use validate::{OutLens, Plan};
 
 /// The outputs one call writes, besides the reduced loss it returns.
@@ -106,21 +106,33 @@ pub trait ClassIndex: Copy + sealed::Sealed {
 }
 
 mod sealed {
-    pub trait Sealed {}
+    use crate::kernel::softmax::Indices;
+
+    /// Sealed, and the bridge to the kernels: each index type names its slice as one variant
+    /// of [`Indices`], so the generic entry points stay thin and the kernels are compiled once,
+    /// in this crate, whatever index type a caller uses.
+    pub trait Sealed: Sized {
+        fn indices(targets: &[Self]) -> Indices<'_>;
+    }
 }
 
 macro_rules! class_index {
-    ($($t:ty),*) => {$(
-        impl sealed::Sealed for $t {}
+    ($($t:ident => $variant:ident),*) => {$(
+        impl sealed::Sealed for $t {
+            #[inline(always)]
+            fn indices(targets: &[$t]) -> kernel::softmax::Indices<'_> {
+                kernel::softmax::Indices::$variant(targets)
+            }
+        }
         impl ClassIndex for $t {
             #[inline(always)]
             fn to_i64(self) -> i64 {
-                self as i64
+                self.into()
             }
         }
     )*};
 }
-class_index!(u8, u16, u32, i32, i64);
+class_index!(u8 => U8, u16 => U16, u32 => U32, i32 => I32, i64 => I64);
 
 impl FocalLoss<'_> {
     /// Binary (`classes = 1`) and multi-label focal loss: `logits` and `targets` are
@@ -203,6 +215,17 @@ impl FocalLoss<'_> {
         classes: usize,
         out: Out<'_>,
     ) -> Result<f32, Error> {
+        self.softmax_indices(logits, T::indices(targets), classes, out)
+    }
+
+    /// [`softmax`](Self::softmax) for every index type: the one compiled instance.
+    fn softmax_indices(
+        &self,
+        logits: &[f32],
+        targets: Indices<'_>,
+        classes: usize,
+        out: Out<'_>,
+    ) -> Result<f32, Error> {
         let plan = validate::softmax(self, logits.len(), targets, classes, out.lens())?;
         let Out { losses, grad } = out;
         Ok(match grad {
@@ -216,6 +239,18 @@ impl FocalLoss<'_> {
         &self,
         logits: &mut [f32],
         targets: &[T],
+        classes: usize,
+        losses: Option<&mut [f32]>,
+    ) -> Result<f32, Error> {
+        self.softmax_indices_in_place(logits, T::indices(targets), classes, losses)
+    }
+
+    /// [`softmax_in_place`](Self::softmax_in_place) for every index type: the one compiled
+    /// instance.
+    fn softmax_indices_in_place(
+        &self,
+        logits: &mut [f32],
+        targets: Indices<'_>,
         classes: usize,
         losses: Option<&mut [f32]>,
     ) -> Result<f32, Error> {
@@ -287,11 +322,11 @@ impl FocalLoss<'_> {
         plan.reduce(kernel::dispatch::sigmoid(backend, focus, plan.hard, &args, &mut io, losses))
     }
 
-    fn run_softmax<T: ClassIndex, I: Io>(
+    fn run_softmax<I: Io>(
         &self,
         plan: &Plan,
         io: I,
-        targets: &[T],
+        targets: Indices<'_>,
         losses: Option<&mut [f32]>,
     ) -> f32 {
         let targets = ClassIndices { targets, classes: plan.classes, ignore_index: self.ignore_index };

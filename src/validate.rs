@@ -2,9 +2,9 @@
 //!
 //! Each returns a [`Plan`]: what the kernel needs to know about a batch that has passed.
 
+use crate::kernel::softmax::Indices;
 use crate::options::{check_class_alpha, Buffer, Error, FocalLoss, Reduction};
 use crate::sum::{divide, Wide};
-use crate::ClassIndex;
 
 /// A validated batch.
 #[derive(Clone, Copy, Debug)]
@@ -206,10 +206,10 @@ pub(crate) fn softmax_probs(
 }
 
 /// Softmax with class indices: one index per row, in `[0, classes)` or the ignore index.
-pub(crate) fn softmax<T: ClassIndex>(
+pub(crate) fn softmax(
     fl: &FocalLoss<'_>,
     logits: usize,
-    targets: &[T],
+    targets: Indices<'_>,
     classes: usize,
     out: OutLens,
 ) -> Result<Plan, Error> {
@@ -221,8 +221,8 @@ pub(crate) fn softmax<T: ClassIndex>(
     check_len(Buffer::Logits, logits, elements)?;
     check_common(fl, classes, elements, rows, out, f32::MAX)?;
     let mut counted = 0;
-    for (index, &t) in targets.iter().enumerate() {
-        match class_of(t, classes, fl.ignore_index) {
+    for index in 0..rows {
+        match class_of(targets.get(index), classes, fl.ignore_index) {
             Target::Class(_) => counted += 1,
             Target::Ignored => {}
             Target::Invalid => return Err(Error::Target { index }),
@@ -240,8 +240,7 @@ pub(crate) enum Target {
 }
 
 #[inline(always)]
-pub(crate) fn class_of<T: ClassIndex>(t: T, classes: usize, ignore_index: Option<i64>) -> Target {
-    let t = t.to_i64();
+pub(crate) fn class_of(t: i64, classes: usize, ignore_index: Option<i64>) -> Target {
     if Some(t) == ignore_index {
         Target::Ignored
     } else if t >= 0 && (t as u64) < classes as u64 {

@@ -1,18 +1,19 @@
 //! Thin `#[target_feature]` wrappers that instantiate the kernels per backend, and the match that
 //! picks one.
 //!
-//! Each wrapper does nothing but call the generic kernel, so the compiler inlines the whole
-//! kernel (every helper is `#[inline(always)]`) inside a function compiled for that instruction
-//! set. Vector backends get a kernel per common γ (0, 1, 2 need no `exp` for `m^γ`); the scalar
-//! backend gets one kernel with γ decided at run time, to stay small on microcontrollers.
+//! Each kernel instance is a function compiled for its instruction set that does nothing but
+//! call the generic kernel, so the compiler inlines the whole kernel (every helper is
+//! `#[inline(always)]`) inside it. Vector backends get an instance for γ = 2 and one for every
+//! other γ; the scalar backend gets one kernel with γ decided at run time, to stay small on
+//! microcontrollers.
 
 #![cfg_attr(
     not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")),
     expect(unused, reason = "the per-γ kernels serve the vector backends only")
 )]
 
-use super::focus::{One, Runtime, Two, Zero};
-use super::{sigmoid, softmax, Hard, Soft};
+use super::focus::{Focus, Runtime, Two};
+use super::{sigmoid, softmax, Hard, Soft, TargetForm};
 use crate::io::Io;
 use crate::math::Focus as Dynamic;
 use crate::simd::pair::Pair;
@@ -22,18 +23,17 @@ use crate::simd::scalar::Scalar;
 use crate::sum::Wide;
 use crate::Backend;
 
-/// Calls `$kernel::run` with the focus form and the target form as types.
+/// Calls `$instance` (one kernel instance) with the focus form and the target form as types:
+/// γ = 2, the common choice, has instances of its own; every other γ shares the run-time form
+/// (whose `m^γ` branches once per block, the same way every time). `$hard` is the type of the
+/// hard-target form: [`Soft`] where targets are never hard, so that no dead instance is built.
 macro_rules! specialised {
-    ($s:expr, $focus:expr, $hard:expr, $kernel:ident, $($arg:expr),*) => {
+    ($instance:ident, $s:expr, $focus:expr, $hard:expr, $hard_form:expr, $($arg:expr),*) => {
         match ($focus, $hard) {
-            (Dynamic::Zero, true) => $kernel::run($s, Zero, Hard, $($arg),*),
-            (Dynamic::Zero, false) => $kernel::run($s, Zero, Soft, $($arg),*),
-            (Dynamic::Int(1), true) => $kernel::run($s, One, Hard, $($arg),*),
-            (Dynamic::Int(1), false) => $kernel::run($s, One, Soft, $($arg),*),
-            (Dynamic::Two, true) => $kernel::run($s, Two, Hard, $($arg),*),
-            (Dynamic::Two, false) => $kernel::run($s, Two, Soft, $($arg),*),
-            (f, true) => $kernel::run($s, Runtime::new(f), Hard, $($arg),*),
-            (f, false) => $kernel::run($s, Runtime::new(f), Soft, $($arg),*),
+            (Dynamic::Two, true) => $instance($s, Two, $hard_form, $($arg),*),
+            (Dynamic::Two, false) => $instance($s, Two, Soft, $($arg),*),
+            (f, true) => $instance($s, Runtime::new(f), $hard_form, $($arg),*),
+            (f, false) => $instance($s, Runtime::new(f), Soft, $($arg),*),
         }
     };
 }
@@ -41,8 +41,8 @@ macro_rules! specialised {
 /// Calls the one kernel instance whose γ and target form are decided at run time (the scalar
 /// backend).
 macro_rules! dynamic {
-    ($s:expr, $focus:expr, $hard:expr, $kernel:ident, $($arg:expr),*) => {
-        $kernel::run($s, Runtime::new($focus), $hard, $($arg),*)
+    ($instance:ident, $s:expr, $focus:expr, $hard:expr, $hard_form:expr, $($arg:expr),*) => {
+        $instance($s, Runtime::new($focus), $hard, $($arg),*)
     };
 }
 
@@ -68,6 +68,10 @@ macro_rules! single {
 /// Defines `$sigmoid` and `$softmax`, the entries of one backend: the kernels instantiated with
 /// `$how` (per-γ or one dynamic instance) on the lanes that `$sigmoid_lanes` and `$softmax_lanes`
 /// (`paired` or `single`) make of the token.
+///
+/// Each kernel instance is a function of its own (`instance`, never inlined into the entry), so
+/// the compiler optimises many mid-sized functions, spread over codegen units that build in
+/// parallel, rather than one giant function per backend.
 macro_rules! wrappers {
     ($(#[$attr:meta])* $token:ty, $sigmoid:ident, $softmax:ident, $how:ident, $sigmoid_lanes:ident, $softmax_lanes:ident) => {
         $(#[$attr])*
@@ -79,7 +83,19 @@ macro_rules! wrappers {
             io: &mut I,
             losses: Option<&mut [f32]>,
         ) -> Wide {
-            $how!($sigmoid_lanes!(s), focus, hard, sigmoid, args, io, losses)
+            $(#[$attr])*
+            #[inline(never)]
+            fn instance<F: Focus, H: TargetForm, I: Io>(
+                s: $token,
+                focus: F,
+                form: H,
+                args: &sigmoid::Args<'_>,
+                io: &mut I,
+                losses: Option<&mut [f32]>,
+            ) -> Wide {
+                sigmoid::run($sigmoid_lanes!(s), focus, form, args, io, losses)
+            }
+            $how!(instance, s, focus, hard, Hard, args, io, losses)
         }
 
         $(#[$attr])*
@@ -91,7 +107,19 @@ macro_rules! wrappers {
             io: &mut I,
             losses: Option<&mut [f32]>,
         ) -> Wide {
-            $how!($softmax_lanes!(s), focus, hard, softmax, args, io, losses)
+            $(#[$attr])*
+            #[inline(never)]
+            fn instance<'t, F: Focus, H: TargetForm, I: Io, R: softmax::RowTargets<'t>>(
+                s: $token,
+                focus: F,
+                form: H,
+                args: &softmax::Args<'_, R>,
+                io: &mut I,
+                losses: Option<&mut [f32]>,
+            ) -> Wide {
+                softmax::run($softmax_lanes!(s), focus, form, args, io, losses)
+            }
+            $how!(instance, s, focus, hard, R::HARD_FORM, args, io, losses)
         }
     };
 }

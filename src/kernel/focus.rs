@@ -1,7 +1,9 @@
 //! The focusing power `m^γ`, specialised for the γ that matter.
 //!
-//! Vector backends instantiate a kernel per form (γ = 0, 1, 2 need no `exp` at all); the scalar
-//! backend uses the one run-time form, [`crate::math::Focus`], to keep microcontroller code small.
+//! Vector backends instantiate a kernel for γ = 2 (the common choice, `m·m`) and one for the
+//! run-time form, [`crate::math::Focus`], which serves every other γ (γ = 0 and whole γ need no
+//! `exp` there either); the scalar backend uses the run-time form alone, to keep
+//! microcontroller code small.
 
 use crate::math::Focus as Dynamic;
 use crate::simd::Simd;
@@ -19,37 +21,9 @@ pub(crate) trait Focus: Copy {
     fn pow<S: Simd>(self, s: S, m: S::V, ln_m: S::V) -> S::V;
 }
 
-/// γ = 0: `m^0 = 1`.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Zero;
-/// γ = 1.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct One;
 /// γ = 2.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Two;
-
-impl Focus for Zero {
-    #[inline(always)]
-    fn gamma(self) -> f32 {
-        0.0
-    }
-    #[inline(always)]
-    fn pow<S: Simd>(self, s: S, _: S::V, _: S::V) -> S::V {
-        s.splat(1.0)
-    }
-}
-
-impl Focus for One {
-    #[inline(always)]
-    fn gamma(self) -> f32 {
-        1.0
-    }
-    #[inline(always)]
-    fn pow<S: Simd>(self, _: S, m: S::V, _: S::V) -> S::V {
-        m
-    }
-}
 
 impl Focus for Two {
     #[inline(always)]

@@ -9,7 +9,7 @@
 //! gradient buffer and pass three only scales them.
 
 use super::focus::Focus;
-use super::TargetForm;
+use super::{Hard, Soft, TargetForm};
 use crate::io::{load_at, Io};
 use crate::simd::scalar::Scalar;
 use crate::simd::{math, Simd};
@@ -28,21 +28,67 @@ pub(crate) enum RowTarget<'a> {
 
 /// The targets of a batch, row by row.
 pub(crate) trait RowTargets<'t>: Copy {
+    /// The form a batch of these targets runs when it is hard: [`Hard`] where it can be,
+    /// [`Soft`] where it never is (so that no kernel instance is built for it).
+    type HardForm: TargetForm;
+    const HARD_FORM: Self::HardForm;
+
     fn row(&self, row: usize) -> RowTarget<'t>;
+}
+
+/// A caller's class indices, whatever their integer type ([`crate::ClassIndex`]).
+///
+/// One type for all of them keeps the kernels to one instance per backend: reading an index
+/// costs a branch per row that always goes the same way, and a per-type kernel would be compiled
+/// again in every crate that calls the library.
+#[derive(Clone, Copy, Debug)]
+pub enum Indices<'a> {
+    U8(&'a [u8]),
+    U16(&'a [u16]),
+    U32(&'a [u32]),
+    I32(&'a [i32]),
+    I64(&'a [i64]),
+}
+
+impl Indices<'_> {
+    pub(crate) fn len(&self) -> usize {
+        match *self {
+            Indices::U8(t) => t.len(),
+            Indices::U16(t) => t.len(),
+            Indices::U32(t) => t.len(),
+            Indices::I32(t) => t.len(),
+            Indices::I64(t) => t.len(),
+        }
+    }
+
+    /// Index `i` as an `i64`, which holds every value of every index type.
+    #[inline(always)]
+    pub(crate) fn get(&self, i: usize) -> i64 {
+        match *self {
+            Indices::U8(t) => t[i].into(),
+            Indices::U16(t) => t[i].into(),
+            Indices::U32(t) => t[i].into(),
+            Indices::I32(t) => t[i].into(),
+            Indices::I64(t) => t[i],
+        }
+    }
 }
 
 /// One class index per row; rows equal to the ignore index are skipped.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct ClassIndices<'a, T> {
-    pub(crate) targets: &'a [T],
+pub(crate) struct ClassIndices<'a> {
+    pub(crate) targets: Indices<'a>,
     pub(crate) classes: usize,
     pub(crate) ignore_index: Option<i64>,
 }
 
-impl<'t, T: crate::ClassIndex> RowTargets<'t> for ClassIndices<'_, T> {
+impl<'t> RowTargets<'t> for ClassIndices<'_> {
+    type HardForm = Hard;
+    const HARD_FORM: Hard = Hard;
+
     #[inline(always)]
     fn row(&self, row: usize) -> RowTarget<'t> {
-        match crate::validate::class_of(self.targets[row], self.classes, self.ignore_index) {
+        match crate::validate::class_of(self.targets.get(row), self.classes, self.ignore_index) {
             crate::validate::Target::Class(t) => RowTarget::Class(t),
             // Validation refused invalid indices before any kernel ran.
             _ => RowTarget::Ignored,
@@ -58,6 +104,9 @@ pub(crate) struct Probabilities<'a> {
 }
 
 impl<'t> RowTargets<'t> for Probabilities<'t> {
+    type HardForm = Soft;
+    const HARD_FORM: Soft = Soft;
+
     #[inline(always)]
     fn row(&self, row: usize) -> RowTarget<'t> {
         RowTarget::Probs(&self.probs[row * self.classes..][..self.classes])
