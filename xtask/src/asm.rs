@@ -4,7 +4,8 @@
 //!
 //! It builds the `summary` bench with the release profile (the code users get, no
 //! `target-cpu`), disassembles it with `objdump -d --no-show-raw-insn -C`, finds every
-//! monomorphised copy of the four x86_64 wrappers of `src/kernel/dispatch.rs` and checks each:
+//! monomorphised copy of the kernel instances (`instance`) of the four x86_64 wrappers of
+//! `src/kernel/dispatch.rs` and checks each:
 //!
 //! - AVX2 (`sigmoid_avx2`, `softmax_avx2`): at least [`MIN_WIDE_FMAS`] packed FMAs on `ymm`
 //!   registers; no packed FMA on `xmm` registers; nothing of AVX-512 (a `zmm` or `k` register,
@@ -36,8 +37,8 @@ use crate::Result;
 /// Where the wrappers live (`src/kernel/dispatch.rs`).
 const DISPATCH: &str = "focal_loss::kernel::dispatch::";
 
-/// The fewest wide FMAs a wrapper may hold: each kernel's exp and log1p polynomials alone take
-/// more, and every wrapper instantiates several kernels.
+/// The fewest wide FMAs a kernel instance may hold: its exp and log1p polynomials alone take
+/// more.
 const MIN_WIDE_FMAS: usize = 10;
 
 /// The vector registers a wrapper's FMAs must use.
@@ -75,7 +76,9 @@ pub fn run() -> Result {
     let mut failures = Vec::new();
     let mut helpers: BTreeMap<u64, usize> = BTreeMap::new();
     for (wrapper, width) in WRAPPERS {
-        let name = format!("{DISPATCH}{wrapper}");
+        // The kernel instances: each wrapper's `instance`, one copy per γ form, target form and
+        // buffer shape.
+        let name = format!("{DISPATCH}{wrapper}::instance");
         // Legacy mangling demangles every copy to the same name; v0 adds `::<…>`.
         let copies: Vec<&Function> = program
             .functions
