@@ -117,17 +117,26 @@ fn unit_targets(targets: &[f32]) -> Result<bool, Error> {
 const ONE: u32 = 0x3f80_0000;
 const NEG_ZERO: u32 = 0x8000_0000;
 
-/// [`unit_targets`] without an early exit inside a chunk, so that it vectorises.
+/// [`unit_targets`] without an early exit inside a chunk, so that it vectorises: three unsigned
+/// reductions of the bit patterns (a maximum for the sign, a maximum and a minimum for the
+/// magnitude), which compile to plain vector integer operations with no mask to materialise.
 #[inline(always)]
 fn unit_targets_in_chunks(targets: &[f32]) -> Result<bool, Error> {
-    let (mut invalid, mut soft) = (0u32, 0u32);
+    const MAGNITUDE: u32 = !NEG_ZERO;
+    let mut soft = 0u32;
     for chunk in targets.chunks(1024) {
+        let (mut highest, mut largest) = (0u32, 0u32);
         for &y in chunk {
             let b = y.to_bits();
-            invalid |= ((b > ONE) & (b != NEG_ZERO)) as u32;
-            soft |= ((b & !NEG_ZERO != 0) & (b != ONE)) as u32;
+            let m = b & MAGNITUDE;
+            // Above the bits of −0: a negative number (or NaN) other than −0.
+            highest = highest.max(b);
+            // A magnitude above the bits of 1.0: above 1, ∞ or NaN.
+            largest = largest.max(m);
+            // Neither 0 nor 1 (the magnitude 1.0 with a sign is refused above).
+            soft |= m.min(m ^ ONE);
         }
-        if invalid != 0 {
+        if highest > NEG_ZERO || largest > ONE {
             let index = targets.iter().position(|y| !(0.0..=1.0).contains(y)).unwrap_or(0);
             return Err(Error::Target { index });
         }
