@@ -67,13 +67,24 @@ macro_rules! single {
 
 /// Defines `$sigmoid` and `$softmax`, the entries of one backend: the kernels instantiated with
 /// `$how` (per-γ or one dynamic instance) on the lanes that `$sigmoid_lanes` and `$softmax_lanes`
-/// (`paired` or `single`) make of the token.
+/// (`paired` or `single`) make of the token, as functions named `instance` with the attribute
+/// `$instance`.
 ///
-/// Each kernel instance is a function of its own (`instance`, never inlined into the entry), so
-/// the compiler optimises many mid-sized functions, spread over codegen units that build in
-/// parallel, rather than one giant function per backend.
+/// Vector backends keep each kernel instance a function of its own (`inline(never)`), so the
+/// compiler optimises many mid-sized functions, spread over codegen units that build in
+/// parallel, rather than one giant function per backend. The scalar backend has one instance,
+/// inlined into its entry (`inline(always)`): a frame of its own cost the microcontrollers
+/// about 100 bytes of stack and a few instructions per element.
 macro_rules! wrappers {
-    ($(#[$attr:meta])* $token:ty, $sigmoid:ident, $softmax:ident, $how:ident, $sigmoid_lanes:ident, $softmax_lanes:ident) => {
+    (
+        $(#[$attr:meta])* $token:ty,
+        $sigmoid:ident,
+        $softmax:ident,
+        $how:ident,
+        $sigmoid_lanes:ident,
+        $softmax_lanes:ident,
+        $instance:meta
+    ) => {
         $(#[$attr])*
         fn $sigmoid<I: Io>(
             s: $token,
@@ -84,7 +95,7 @@ macro_rules! wrappers {
             losses: Option<&mut [f32]>,
         ) -> Wide {
             $(#[$attr])*
-            #[inline(never)]
+            #[$instance]
             fn instance<F: Focus, H: TargetForm, I: Io>(
                 s: $token,
                 focus: F,
@@ -108,7 +119,7 @@ macro_rules! wrappers {
             losses: Option<&mut [f32]>,
         ) -> Wide {
             $(#[$attr])*
-            #[inline(never)]
+            #[$instance]
             fn instance<'t, F: Focus, H: TargetForm, I: Io, R: softmax::RowTargets<'t>>(
                 s: $token,
                 focus: F,
@@ -124,9 +135,9 @@ macro_rules! wrappers {
     };
 }
 
-wrappers!(Scalar, sigmoid_scalar, softmax_scalar, dynamic, single, single);
+wrappers!(Scalar, sigmoid_scalar, softmax_scalar, dynamic, single, single, inline(always));
 #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
-wrappers!(Portable, sigmoid_portable, softmax_portable, specialised, paired, paired);
+wrappers!(Portable, sigmoid_portable, softmax_portable, specialised, paired, paired, inline(never));
 #[cfg(target_arch = "x86_64")]
 wrappers!(
     #[target_feature(enable = "avx2,fma")]
@@ -135,7 +146,8 @@ wrappers!(
     softmax_avx2,
     specialised,
     paired,
-    paired
+    paired,
+    inline(never)
 );
 #[cfg(target_arch = "x86_64")]
 wrappers!(
@@ -145,7 +157,8 @@ wrappers!(
     softmax_avx512,
     specialised,
     paired,
-    single
+    single,
+    inline(never)
 );
 #[cfg(target_arch = "aarch64")]
 wrappers!(
@@ -155,7 +168,8 @@ wrappers!(
     softmax_neon,
     specialised,
     single,
-    single
+    single,
+    inline(never)
 );
 
 /// Calls the wrapper of `$backend` among `[$avx512, $avx2, $neon, $portable, $scalar]` with the

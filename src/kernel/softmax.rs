@@ -31,6 +31,10 @@ pub(crate) trait RowTargets<'t>: Copy {
     /// The form a batch of these targets runs when it is hard: [`Hard`] where it can be,
     /// [`Soft`] where it never is (so that no kernel instance is built for it).
     type HardForm: TargetForm;
+    #[cfg_attr(
+        not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")),
+        expect(dead_code, reason = "the per-form instances serve the vector backends only")
+    )]
     const HARD_FORM: Self::HardForm;
 
     fn row(&self, row: usize) -> RowTarget<'t>;
