@@ -15,6 +15,8 @@ pub(crate) trait Io {
     fn set_grad(&mut self, i: usize, g: f32);
     /// The logits at `i..i + n` (`n ≤ LANES`), padded with `pad`.
     fn load_x<S: crate::simd::Simd>(&self, s: S, i: usize, n: usize, pad: f32) -> S::V;
+    /// The logits at `i + offsets[k]`, lane by lane.
+    fn gather_x<S: crate::simd::Simd>(&self, s: S, i: usize, offsets: &[u16; 16]) -> S::V;
     /// Writes the first `n` lanes of `g` as the gradient at `i..i + n` (a no-op when `GRAD` is
     /// false).
     fn store_grad<S: crate::simd::Simd>(&mut self, s: S, i: usize, n: usize, g: S::V);
@@ -39,6 +41,11 @@ impl Io for Forward<'_> {
     #[inline(always)]
     fn load_x<S: crate::simd::Simd>(&self, s: S, i: usize, n: usize, pad: f32) -> S::V {
         load_at(s, self.0, i, n, pad)
+    }
+
+    #[inline(always)]
+    fn gather_x<S: crate::simd::Simd>(&self, s: S, i: usize, offsets: &[u16; 16]) -> S::V {
+        s.gather(&self.0[i..], offsets)
     }
 
     #[inline(always)]
@@ -75,6 +82,11 @@ impl Io for Separate<'_> {
     }
 
     #[inline(always)]
+    fn gather_x<S: crate::simd::Simd>(&self, s: S, i: usize, offsets: &[u16; 16]) -> S::V {
+        s.gather(&self.logits[i..], offsets)
+    }
+
+    #[inline(always)]
     fn store_grad<S: crate::simd::Simd>(&mut self, s: S, i: usize, n: usize, g: S::V) {
         store_at(s, g, self.grad, i, n);
     }
@@ -104,6 +116,11 @@ impl Io for InPlace<'_> {
     #[inline(always)]
     fn load_x<S: crate::simd::Simd>(&self, s: S, i: usize, n: usize, pad: f32) -> S::V {
         load_at(s, self.0, i, n, pad)
+    }
+
+    #[inline(always)]
+    fn gather_x<S: crate::simd::Simd>(&self, s: S, i: usize, offsets: &[u16; 16]) -> S::V {
+        s.gather(&self.0[i..], offsets)
     }
 
     #[inline(always)]

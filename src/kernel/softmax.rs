@@ -271,17 +271,23 @@ pub(crate) fn run<'t, S: Simd, F: Focus, H: TargetForm, I: Io, R: RowTargets<'t>
     io: &mut I,
     mut losses: Option<&mut [f32]>,
 ) -> Wide {
-    // The per-row buffers of `small_rows` and `w_tau` hold sixteen lanes.
+    // The per-row buffers of `transposed_rows`, `small_rows` and `w_tau` hold sixteen lanes.
     const { assert!(S::LANES <= 16) };
     let mut total = Accumulator::default();
     let mut row = 0;
-    // Rows that fit one vector, with one class index each and no smoothing: LANES rows at a
-    // time, so that the per-row arithmetic (normaliser, target term) runs one row per lane.
+    // Rows of at most LANES classes, with one class index each and no smoothing: LANES rows at
+    // a time, one row per lane where the backend gathers well enough (`Simd::ROWS_IN_LANES`),
+    // else one row per vector.
     let batched = form.hard() && S::LANES > 1 && args.classes <= S::LANES;
+    let mut transpose = (batched && S::ROWS_IN_LANES).then(|| Transpose::new::<S>(args.classes));
     while row < args.rows {
         if batched && row + S::LANES <= args.rows {
             let mut row_losses = [0.0 as Wide; 16];
-            if small_rows::<S, F, I>(s, focus, args, io, row, &mut row_losses) {
+            let done = match transpose.as_mut() {
+                Some(t) => transposed_rows::<S, F, I>(s, focus, args, io, row, t, &mut row_losses),
+                None => small_rows::<S, F, I>(s, focus, args, io, row, &mut row_losses),
+            };
+            if done {
                 for (k, &loss) in row_losses.iter().enumerate().take(S::LANES) {
                     total.add(loss);
                     if let Some(losses) = losses.as_deref_mut() {
@@ -300,6 +306,134 @@ pub(crate) fn run<'t, S: Simd, F: Focus, H: TargetForm, I: Io, R: RowTargets<'t>
         row += 1;
     }
     total.total()
+}
+
+/// The target terms of a batch of rows, one row per lane (target logit `x_t`, weight `w`,
+/// statistics `st`): writes each row's loss to `row_losses` and returns the gradient factor
+/// −w·g/s of every class of the row (D folded in when D ≥ 1, as in `one_row`) and the target's
+/// own gradient w·g·(1 − p_t)/D; all 0 where w is.
+#[inline(always)]
+fn batch_rows<S: Simd, F: Focus>(
+    s: S,
+    focus: F,
+    x_t: S::V,
+    st: &Stats<S::V>,
+    w: S::V,
+    d: f32,
+    row_losses: &mut [Wide; 16],
+) -> (S::V, S::V) {
+    let tt = terms(s, focus, x_t, st);
+    let zero = s.splat(0.0);
+    let wg = s.select(s.eq(w, zero), zero, s.mul(w, tt.g));
+    let factor = s.div(s.neg(wg), st.s);
+    let factor = if d >= 1.0 { s.div(factor, s.splat(d)) } else { factor };
+    let target_grad = s.div(s.mul(wg, tt.q), s.splat(d));
+    let (mut w_k, mut half_loss) = ([0.0f32; 16], [0.0f32; 16]);
+    s.store(w, &mut w_k);
+    s.store(tt.half_loss, &mut half_loss);
+    for k in 0..S::LANES {
+        row_losses[k] = weighted_loss(w_k[k], half_loss[k]);
+    }
+    (factor, target_grad)
+}
+
+/// What [`transposed_rows`] needs besides a batch, set up once per call for rows of
+/// `c ≤ LANES` classes (L = LANES).
+struct Transpose {
+    /// In `offsets[j]`, lane `k` is `k·c + j`: where class `j` of row `k` sits in a group of L
+    /// rows. In `offsets[16 + m]`, lane `i` is where element `m·L + i` of the group's gradient
+    /// sits in `by_class`: `16·j + k` for `(k, j) = divmod(m·L + i, c)`.
+    offsets: [[u16; 16]; 32],
+    /// The gradient of a group, class by class.
+    by_class: [[f32; 16]; 16],
+}
+
+impl Transpose {
+    fn new<S: Simd>(c: usize) -> Transpose {
+        let mut offsets = [[0u16; 16]; 32];
+        let (by_class, by_row) = offsets.split_at_mut(16);
+        for (j, lanes) in by_class.iter_mut().enumerate().take(c) {
+            for (k, o) in lanes.iter_mut().enumerate().take(S::LANES) {
+                *o = (k * c + j) as u16;
+            }
+        }
+        for (m, lanes) in by_row.iter_mut().enumerate().take(c) {
+            for (i, o) in lanes.iter_mut().enumerate().take(S::LANES) {
+                let p = m * S::LANES + i;
+                *o = (16 * (p % c) + p / c) as u16;
+            }
+        }
+        Transpose { offsets, by_class: [[0.0; 16]; 16] }
+    }
+}
+
+/// `LANES` rows from `row0`, each of at most `LANES` classes with a class index and no
+/// smoothing, one row per lane: the logits are gathered class by class (a vector holds class `j`
+/// of every row), so the maximum, the exponentials, the normaliser and the target terms are
+/// all plain lane-wise operations on full vectors; the gradient, formed class by class, goes
+/// back to row order through a buffer and gathers. Returns false, having written nothing, when
+/// a row is ignored, holds NaN or +∞, or is all −∞: the caller then runs those rows one by one.
+#[inline(always)]
+fn transposed_rows<'t, S: Simd, F: Focus, I: Io>(
+    s: S,
+    focus: F,
+    args: &Args<'_, impl RowTargets<'t>>,
+    io: &mut I,
+    row0: usize,
+    transpose: &mut Transpose,
+    row_losses: &mut [Wide; 16],
+) -> bool {
+    let (c, l) = (args.classes, S::LANES);
+    let base = row0 * c;
+    let (zero, one, inf) = (s.splat(0.0), s.splat(1.0), s.splat(f32::INFINITY));
+    let mut t = [0.0f32; 16];
+    for (k, t) in t.iter_mut().enumerate().take(l) {
+        let RowTarget::Class(class) = args.targets.row(row0 + k) else { return false };
+        *t = class as f32;
+    }
+    let vt = s.load(&t);
+    // Class j of every row, the rows' maxima, and each row's target logit and weight.
+    let mut x = [zero; 16];
+    let (mut max, mut x_t, mut vw) = (s.splat(f32::NEG_INFINITY), zero, zero);
+    let mut finite = s.lt(max, inf);
+    for (j, xj) in x.iter_mut().enumerate().take(c) {
+        *xj = io.gather_x(s, base, &transpose.offsets[j]);
+        finite = s.mask_and(finite, s.lt(*xj, inf));
+        max = s.max(max, *xj);
+        let target = s.eq(vt, s.splat(j as f32));
+        x_t = s.select(target, *xj, x_t);
+        vw = s.select(target, s.splat(args.weights.of(j)), vw);
+    }
+    if s.any(s.mask_not(s.mask_and(finite, s.lt(s.splat(f32::NEG_INFINITY), max)))) {
+        return false;
+    }
+    // The exponentials (kept in place of the logits), the count of classes at the maximum and
+    // the sum of the others.
+    let (mut n_max, mut others) = (zero, zero);
+    for xj in x.iter_mut().take(c) {
+        let is_max = s.eq(*xj, max);
+        *xj = math::exp(s, s.sub(*xj, max));
+        n_max = s.add(n_max, s.select(is_max, one, zero));
+        others = s.add(others, s.select(is_max, zero, *xj));
+    }
+    let others = s.add(others, s.sub(n_max, one));
+    let unique = s.select(s.eq(n_max, one), one, zero);
+    let st = stats(s, max, others, unique, focus.needs_ln());
+    let (factor, target_grad) = batch_rows(s, focus, x_t, &st, vw, args.divisor, row_losses);
+    let d = args.divisor;
+    if I::GRAD {
+        let Transpose { offsets, by_class } = transpose;
+        for (j, (e, out)) in x.iter().zip(by_class.iter_mut()).take(c).enumerate() {
+            let g = s.mul(*e, factor);
+            let g = if d >= 1.0 { g } else { s.div(g, s.splat(d)) };
+            s.store(s.select(s.eq(vt, s.splat(j as f32)), target_grad, g), out);
+        }
+        let by_class = by_class.as_flattened();
+        for m in 0..c {
+            io.store_grad(s, base + m * l, l, s.gather(by_class, &offsets[16 + m]));
+        }
+    }
+    true
 }
 
 /// `LANES` rows from `row0`, each of at most `LANES` classes with a class index and no
@@ -338,23 +472,13 @@ fn small_rows<'t, S: Simd, F: Focus, I: Io>(
         (e[k], x_t[k], w[k], t[k]) = (ek, io.x(base + class), args.weights.of(class), class);
     }
     let st = stats(s, s.load(&max), s.load(&others), s.load(&unique), focus.needs_ln());
-    let tt = terms(s, focus, s.load(&x_t), &st);
-    let vw = s.load(&w);
+    let (factor, target_grad) = batch_rows(s, focus, s.load(&x_t), &st, s.load(&w), args.divisor, row_losses);
     let d = args.divisor;
-    // The gradient factor −w·g/s of every row (D folded in when D ≥ 1, as in `one_row`), the
-    // target's own gradient w·g·(1 − p_t)/D, and the losses; 0 where w is.
-    let w_zero = s.eq(vw, zero);
-    let wg = s.select(w_zero, zero, s.mul(vw, tt.g));
-    let factor = s.div(s.neg(wg), st.s);
-    let factor = if d >= 1.0 { s.div(factor, s.splat(d)) } else { factor };
-    let target_grad = s.div(s.mul(wg, tt.q), s.splat(d));
-    let (mut f, mut g_t, mut half_loss) = ([0.0f32; 16], [0.0f32; 16], [0.0f32; 16]);
+    let (mut f, mut g_t) = ([0.0f32; 16], [0.0f32; 16]);
     s.store(factor, &mut f);
     s.store(target_grad, &mut g_t);
-    s.store(tt.half_loss, &mut half_loss);
     for k in 0..S::LANES {
         let base = (row0 + k) * c;
-        row_losses[k] = weighted_loss(w[k], half_loss[k]);
         if I::GRAD {
             let g = s.mul(e[k], s.splat(f[k]));
             let g = if d >= 1.0 { g } else { s.div(g, s.splat(d)) };

@@ -27,6 +27,7 @@ impl Simd for Avx512 {
     type Acc = [__m512d; 2];
     type Array = [f32; 16];
     const LANES: usize = 16;
+    const ROWS_IN_LANES: bool = false;
 
     #[inline(always)]
     fn splat(self, x: f32) -> __m512 {
