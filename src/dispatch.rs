@@ -22,8 +22,9 @@ pub enum Backend {
     Avx512,
     /// aarch64 NEON, four lanes.
     Neon,
-    /// The readable float32 twin of the specification (`src/math.rs`, with libm): slow, the
-    /// yardstick of the tests. Needs the `reference` feature.
+    /// The readable float64 twin of the specification (`src/reference`, with libm): slow, the
+    /// yardstick of the tests, and the wide path every backend takes for inputs beyond float32's
+    /// range. Forcing it needs the `reference` feature.
     #[cfg(feature = "reference")]
     Reference,
 }
@@ -62,6 +63,14 @@ impl Backend {
             Backend::Avx512 => has_avx512(),
             Backend::Neon => has_neon(),
         }
+    }
+
+    /// Whether this is the reference (which runs the wide path's code).
+    pub(crate) fn is_reference(self) -> bool {
+        #[cfg(feature = "reference")]
+        return self == Backend::Reference;
+        #[cfg(not(feature = "reference"))]
+        false
     }
 
     /// The fastest backend this CPU can run (detected once, then cached).

@@ -36,7 +36,6 @@ mod io;
 mod kernel;
 mod math;
 mod options;
-#[cfg(feature = "reference")]
 mod reference;
 mod simd;
 mod sum;
@@ -302,8 +301,7 @@ impl FocalLoss<'_> {
 
     fn run_sigmoid<I: Io>(&self, plan: &Plan, mut io: I, targets: &[f32], losses: Option<&mut [f32]>) -> f32 {
         let backend = self.backend();
-        #[cfg(feature = "reference")]
-        if backend == Backend::Reference {
+        if plan.wide || backend.is_reference() {
             return reference::sigmoid::run(self, plan, io, targets, losses);
         }
         let weights = match (self.class_alpha, self.alpha) {
@@ -345,8 +343,7 @@ impl FocalLoss<'_> {
         losses: Option<&mut [f32]>,
     ) -> f32 {
         let backend = self.backend();
-        #[cfg(feature = "reference")]
-        if backend == Backend::Reference {
+        if plan.wide || backend.is_reference() {
             return reference::softmax::run(self, plan, io, move |row| targets.row(row), losses);
         }
         let weights = match (self.class_alpha, self.alpha) {

@@ -1,14 +1,25 @@
-//! Scalar definitions shared by the kernels and the reference: the zero-weight product, the
-//! focusing exponent, and label smoothing.
+//! Scalar definitions shared by the kernels (in float32) and the reference (in float64): the
+//! zero-weight product, the focusing exponent, and label smoothing.
 //!
 //! Conventions used throughout: `0^0 = 1`, and a term whose weight or target mass is exactly 0
 //! contributes exactly 0 even where the other factor is infinite ([`mul0`]).
 
+use core::ops::{Add, Mul, Sub};
+
+/// The scalar widths these definitions are written for: float32 and float64.
+pub(crate) trait Float:
+    Copy + PartialEq + From<f32> + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self>
+{
+}
+
+impl Float for f32 {}
+impl Float for f64 {}
+
 /// `w · v`, except that a zero weight gives 0 even when `v` is infinite.
 #[inline(always)]
-pub(crate) fn mul0(w: f32, v: f32) -> f32 {
-    if w == 0.0 {
-        0.0
+pub(crate) fn mul0<T: Float>(w: T, v: T) -> T {
+    if w == T::from(0.0) {
+        T::from(0.0)
     } else {
         w * v
     }
@@ -56,22 +67,23 @@ impl Focus {
 /// A sigmoid target after label smoothing: `y' = y(1 − ls) + ls/2` and `1 − y'`, each computed
 /// from its own side so that neither is formed by cancellation.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Smoothed {
-    pub(crate) y: f32,
-    pub(crate) not_y: f32,
+pub(crate) struct Smoothed<T = f32> {
+    pub(crate) y: T,
+    pub(crate) not_y: T,
 }
 
-impl Smoothed {
+impl<T: Float> Smoothed<T> {
     #[inline(always)]
-    pub(crate) fn new(y: f32, label_smoothing: f32) -> Smoothed {
-        let keep = 1.0 - label_smoothing;
-        let half = 0.5 * label_smoothing;
-        Smoothed { y: y * keep + half, not_y: (1.0 - y) * keep + half }
+    pub(crate) fn new(y: T, label_smoothing: T) -> Smoothed<T> {
+        let one = T::from(1.0);
+        let keep = one - label_smoothing;
+        let half = T::from(0.5) * label_smoothing;
+        Smoothed { y: y * keep + half, not_y: (one - y) * keep + half }
     }
 
     /// `α_t = a·y' + (1 − a)(1 − y')`.
     #[inline(always)]
-    pub(crate) fn alpha_t(self, a: f32) -> f32 {
-        a * self.y + (1.0 - a) * self.not_y
+    pub(crate) fn alpha_t(self, a: T) -> T {
+        a * self.y + (T::from(1.0) - a) * self.not_y
     }
 }

@@ -18,6 +18,9 @@ pub(crate) struct Plan {
     pub(crate) divisor: f32,
     /// The hard-target form applies: no smoothing, and (sigmoid) every target exactly 0 or 1.
     pub(crate) hard: bool,
+    /// The batch runs on the wide path (`crate::reference`, float64): some float32 intermediate
+    /// could leave float32's range where the outputs do not ([`needs_wide`]).
+    pub(crate) wide: bool,
 }
 
 impl Plan {
@@ -99,14 +102,36 @@ fn rows_of(logits: usize, targets: usize, classes: usize) -> Result<usize, Error
     Ok(logits / classes)
 }
 
-/// Each value must be a finite number in [0, 1]; returns whether all are exactly 0 or 1.
+/// What the values of a target buffer are, as far as the kernels care.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum UnitTargets {
+    /// Every value is exactly 0 or 1.
+    Hard,
+    /// Some value is neither, none is tiny.
+    Soft,
+    /// Some value is above 0 and below [`TINY`]: a mass the float32 kernels would lose.
+    Tiny,
+}
+
+/// Weights and target masses above 0 and below this (2^-64) go to the wide path: products of
+/// two of them (w·τ, a·y') stay normal float32 numbers, and smaller ones would not.
+pub(crate) const TINY: f32 = 5.421_011e-20;
+
+/// Softmax class weights above this go to the wide path. A probability that underflows float32
+/// (a logit 87 below the row's maximum, so κ ≥ 87) loses about 2^-150 of itself, which the
+/// gradient multiplies by Σ_j w_j·τ_j·g_j, up to W·(1 + γ)·Σ_j τ_j; at W ≤ 64 and Σ τ ≤ 1 that
+/// stays a fifth of the budget. (The fuzzers found weights of 2^20 and above breaking it.)
+const HUGE: f32 = 64.0;
+
+/// Each value must be a finite number in [0, 1]; returns which of [`UnitTargets`] they are.
 ///
 /// On the bit patterns: a float32 is in [0, 1] exactly when its bits are at most those of 1.0
-/// or it is −0, and it is 0 or 1 when its bits without the sign are 0 or its bits are those of
-/// 1.0. Where there are vector units, [`unit_targets_in_chunks`]; without (microcontrollers),
-/// [`unit_targets_branching`], about half the instructions.
+/// or it is −0; it is 0 or 1 when its bits without the sign are 0 or its bits are those of 1.0;
+/// and it is tiny when its bits without the sign are in 1..bits(TINY). Where there are vector
+/// units, [`unit_targets_in_chunks`]; without (microcontrollers), [`unit_targets_branching`],
+/// about half the instructions.
 #[inline(always)]
-fn unit_targets(targets: &[f32]) -> Result<bool, Error> {
+fn unit_targets(targets: &[f32]) -> Result<UnitTargets, Error> {
     if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
         unit_targets_in_chunks(targets)
     } else {
@@ -121,9 +146,11 @@ const NEG_ZERO: u32 = 0x8000_0000;
 /// reductions of the bit patterns (a maximum for the sign, a maximum and a minimum for the
 /// magnitude), which compile to plain vector integer operations with no mask to materialise.
 #[inline(always)]
-fn unit_targets_in_chunks(targets: &[f32]) -> Result<bool, Error> {
+fn unit_targets_in_chunks(targets: &[f32]) -> Result<UnitTargets, Error> {
     const MAGNITUDE: u32 = !NEG_ZERO;
-    let mut soft = 0u32;
+    // The smallest magnitude minus 1, wrapping: 0 becomes the largest, so this is the smallest
+    // non-zero magnitude (less 1) when there is one.
+    let mut lowest = u32::MAX;
     for chunk in targets.chunks(1024) {
         let (mut highest, mut largest) = (0u32, 0u32);
         for &y in chunk {
@@ -133,21 +160,27 @@ fn unit_targets_in_chunks(targets: &[f32]) -> Result<bool, Error> {
             highest = highest.max(b);
             // A magnitude above the bits of 1.0: above 1, ∞ or NaN.
             largest = largest.max(m);
-            // Neither 0 nor 1 (the magnitude 1.0 with a sign is refused above).
-            soft |= m.min(m ^ ONE);
+            lowest = lowest.min(m.wrapping_sub(1));
         }
         if highest > NEG_ZERO || largest > ONE {
             let index = targets.iter().position(|y| !(0.0..=1.0).contains(y)).unwrap_or(0);
             return Err(Error::Target { index });
         }
     }
-    Ok(soft == 0)
+    // Every magnitude is at most that of 1.0 here: none in (0, 1) is the same as none below it.
+    Ok(if lowest < TINY.to_bits() - 1 {
+        UnitTargets::Tiny
+    } else if lowest < ONE - 1 {
+        UnitTargets::Soft
+    } else {
+        UnitTargets::Hard
+    })
 }
 
 /// [`unit_targets`] one value at a time: a hard target takes two tests.
 #[inline(always)]
-fn unit_targets_branching(targets: &[f32]) -> Result<bool, Error> {
-    let mut soft = false;
+fn unit_targets_branching(targets: &[f32]) -> Result<UnitTargets, Error> {
+    let mut kind = UnitTargets::Hard;
     for (index, &y) in targets.iter().enumerate() {
         let b = y.to_bits();
         // 1, or ±0 (the sign shifted out).
@@ -157,18 +190,47 @@ fn unit_targets_branching(targets: &[f32]) -> Result<bool, Error> {
         if b > ONE {
             return Err(Error::Target { index });
         }
-        soft = true;
+        kind = if b < TINY.to_bits() { UnitTargets::Tiny } else { kind.max_soft() };
     }
-    Ok(!soft)
+    Ok(kind)
+}
+
+impl UnitTargets {
+    /// At least [`UnitTargets::Soft`].
+    #[inline(always)]
+    fn max_soft(self) -> UnitTargets {
+        match self {
+            UnitTargets::Tiny => UnitTargets::Tiny,
+            _ => UnitTargets::Soft,
+        }
+    }
+}
+
+/// Whether a validated batch needs the wide path (see [`Plan::wide`]): γ above 16 (`m^γ`
+/// carries a relative error of about γ·|ln m|·ε, which κ = γ·|x| does not cover near x = 0), a
+/// divisor below 1 (it magnifies what underflowed before the division), a weight or target mass
+/// above 0 and below [`TINY`] (`mass` is the smallest of them besides the per-class α), or a
+/// softmax class weight times the largest row mass above [`HUGE`].
+fn needs_wide(fl: &FocalLoss<'_>, divisor: f32, mass: f64, targets: UnitTargets, row_mass: f32) -> bool {
+    let tiny = |w: f64| w > 0.0 && w < f64::from(TINY);
+    let class_alpha = fl.class_alpha.unwrap_or(&[]);
+    let heaviest = class_alpha.iter().fold(0.0f32, |m, &w| m.max(w));
+    fl.gamma > 16.0
+        || (divisor > 0.0 && divisor < 1.0)
+        || targets == UnitTargets::Tiny
+        || tiny(mass)
+        || fl.alpha.is_some_and(|a| tiny(a.into()))
+        || class_alpha.iter().any(|&w| tiny(w.into()))
+        || heaviest * row_mass.max(1.0) > HUGE
 }
 
 /// [`unit_targets`], compiled for AVX-512 or AVX2 where the CPU has them (four or twice the lanes
 /// of SSE2: the pass reads every target before the kernel's, and costs a tenth of it with AVX2).
-fn check_unit_targets(targets: &[f32]) -> Result<bool, Error> {
+fn check_unit_targets(targets: &[f32]) -> Result<UnitTargets, Error> {
     #[cfg(target_arch = "x86_64")]
     if crate::Backend::Avx512.is_available() {
         #[target_feature(enable = "avx512f,avx2")]
-        fn avx512(targets: &[f32]) -> Result<bool, Error> {
+        fn avx512(targets: &[f32]) -> Result<UnitTargets, Error> {
             unit_targets(targets)
         }
         // SAFETY: the CPU runs AVX-512F and AVX2 (checked just above).
@@ -177,7 +239,7 @@ fn check_unit_targets(targets: &[f32]) -> Result<bool, Error> {
     #[cfg(target_arch = "x86_64")]
     if crate::Backend::Avx2.is_available() {
         #[target_feature(enable = "avx2")]
-        fn avx2(targets: &[f32]) -> Result<bool, Error> {
+        fn avx2(targets: &[f32]) -> Result<UnitTargets, Error> {
             unit_targets(targets)
         }
         // SAFETY: the CPU runs AVX2 (checked just above).
@@ -196,8 +258,11 @@ pub(crate) fn sigmoid(
 ) -> Result<Plan, Error> {
     let rows = rows_of(logits, targets.len(), classes)?;
     check_common(fl, classes, logits, logits, out, 1.0)?;
-    let hard = check_unit_targets(targets)? && fl.label_smoothing == 0.0;
-    Ok(Plan { rows, classes, divisor: divisor(fl, logits), hard })
+    let kind = check_unit_targets(targets)?;
+    let hard = kind == UnitTargets::Hard && fl.label_smoothing == 0.0;
+    let divisor = divisor(fl, logits);
+    let wide = needs_wide(fl, divisor, f64::from(fl.label_smoothing) / 2.0, kind, 0.0);
+    Ok(Plan { rows, classes, divisor, hard, wide })
 }
 
 /// Softmax with target probabilities: one probability in [0, 1] per logit.
@@ -210,8 +275,15 @@ pub(crate) fn softmax_probs(
 ) -> Result<Plan, Error> {
     let rows = rows_of(logits, probs.len(), classes)?;
     check_common(fl, classes, logits, rows, out, f32::MAX)?;
-    check_unit_targets(probs)?;
-    Ok(Plan { rows, classes, divisor: divisor(fl, rows), hard: false })
+    let kind = check_unit_targets(probs)?;
+    // The largest row mass, only where a class weight could make it matter.
+    let row_mass = match fl.class_alpha {
+        Some(_) => probs.chunks_exact(classes.max(1)).fold(0.0f32, |m, r| m.max(r.iter().sum())),
+        None => 0.0,
+    };
+    let divisor = divisor(fl, rows);
+    let wide = needs_wide(fl, divisor, spread(fl, classes), kind, row_mass);
+    Ok(Plan { rows, classes, divisor, hard: false, wide })
 }
 
 /// Softmax with class indices: one index per row, in `[0, classes)` or the ignore index.
@@ -237,7 +309,14 @@ pub(crate) fn softmax(
             Target::Invalid => return Err(Error::Target { index }),
         }
     }
-    Ok(Plan { rows, classes, divisor: divisor(fl, counted), hard: fl.label_smoothing == 0.0 })
+    let divisor = divisor(fl, counted);
+    let wide = needs_wide(fl, divisor, spread(fl, classes), UnitTargets::Hard, 1.0);
+    Ok(Plan { rows, classes, divisor, hard: fl.label_smoothing == 0.0, wide })
+}
+
+/// The target mass label smoothing spreads on each softmax class, ls/C.
+fn spread(fl: &FocalLoss<'_>, classes: usize) -> f64 {
+    f64::from(fl.label_smoothing) / classes.max(1) as f64
 }
 
 /// What a class index means.
@@ -283,6 +362,8 @@ mod tests {
                 .collect();
         // The neighbours of 1 and of ±0.
         values.extend([ONE - 1, ONE + 1, NEG_ZERO + 1, NEG_ZERO - 1, 0xbf80_0000].map(f32::from_bits));
+        // The neighbours of the tiny bound.
+        values.extend([TINY.to_bits() - 1, TINY.to_bits()].map(f32::from_bits));
         for &a in &values {
             for &b in &values {
                 for targets in [&[a, b][..], &[1.0, a, 0.0, b], &[b, -0.0, a]] {
@@ -291,13 +372,15 @@ mod tests {
                     assert_eq!(chunks, branching, "{targets:?}");
                     let expected = match targets.iter().position(|y| !(0.0..=1.0).contains(y)) {
                         Some(index) => Err(Error::Target { index }),
-                        None => Ok(targets.iter().all(|&y| y == 0.0 || y == 1.0)),
+                        None if targets.iter().any(|&y| y > 0.0 && y < TINY) => Ok(UnitTargets::Tiny),
+                        None if targets.iter().all(|&y| y == 0.0 || y == 1.0) => Ok(UnitTargets::Hard),
+                        None => Ok(UnitTargets::Soft),
                     };
                     assert_eq!(branching, expected, "{targets:?}");
                 }
             }
         }
-        assert_eq!(unit_targets_branching(&[]), Ok(true));
-        assert_eq!(unit_targets_in_chunks(&[]), Ok(true));
+        assert_eq!(unit_targets_branching(&[]), Ok(UnitTargets::Hard));
+        assert_eq!(unit_targets_in_chunks(&[]), Ok(UnitTargets::Hard));
     }
 }

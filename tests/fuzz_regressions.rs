@@ -113,9 +113,9 @@ fn huge_gamma_breaks_the_focal_factor() {
 /// Kernel backends (not the reference): near x = 0 with γ large and soft or smoothed targets,
 /// m^γ carries a relative error of about γ·|ln m|·ε, which κ = γ·|x| ≈ 0 does not cover:
 /// 1.08 budgets for the loss and 1.12 for the gradient at γ = 100 (0.95 and 0.89 at γ = 60).
-/// The reference stays within 0.05 budgets, so the kernels can be made to.
+/// The reference stays within 0.05 budgets, so the kernels can be made to. Fixed: γ above 16
+/// takes the wide path (float64).
 #[test]
-#[ignore = "fails: 1.08 / 1.12 budgets on the kernel backends"]
 fn large_gamma_near_zero_logits_exceeds_the_budget() {
     assert_meets_contract(&Case {
         gamma: 100.0,
@@ -128,9 +128,9 @@ fn large_gamma_near_zero_logits_exceeds_the_budget() {
 
 /// Every backend: `mean` with a normalizer far below 1. The gradient before the division is
 /// about 6e-59, below float32's smallest subnormal, so it is 0 when divided; the exact result
-/// 1.8e-33 is an ordinary float32 (43 000 budgets).
+/// 1.8e-33 is an ordinary float32 (43 000 budgets). Fixed: a divisor below 1 takes the wide
+/// path (float64).
 #[test]
-#[ignore = "fails: 0 instead of 1.8e-33 on every backend"]
 fn normalizer_below_one_magnifies_underflow() {
     assert_meets_contract(&Case {
         gamma: 0.5,
@@ -153,8 +153,9 @@ fn normalizer_below_one_magnifies_underflow() {
 /// - class indices, every backend: ls = 1e-45 on a row with a masked class (−∞) makes the loss
 ///   +∞ (DESIGN §2.2: the smoothed target puts mass there), but ls/5 rounds to 0 in float32 and
 ///   the loss comes out finite, 8.31.
+///
+/// Fixed: a weight or mass above 0 and below 2^-64 takes the wide path (float64).
 #[test]
-#[ignore = "fails: every backend, in one case or another"]
 fn tiny_weights_or_masses_lose_precision() {
     let cases = [
         Case {
@@ -208,9 +209,8 @@ fn sum_of_subnormal_terms_exceeds_the_floor() {
 /// p_k = e^−106 ≈ 7e-47, which underflows in float32 although the product, 7.3e-17, does not:
 /// every backend returns 0. Weights of f32::MAX: Σ_j w_j τ_j g_j overflows although the
 /// gradient, 6.9e34, does not: every backend returns +∞; with smoothing, ∞ − ∞ gives NaN where
-/// the exact gradient is −3.0e38.
+/// the exact gradient is −3.0e38. Fixed: class weights above 64 take the wide path (float64).
 #[test]
-#[ignore = "fails: 0 instead of 7.3e-17, +∞ instead of 6.9e34, NaN instead of −3.0e38"]
 fn huge_class_weight_overflows_or_underflows() {
     let mut weights = vec![0.75; 9];
     weights[1] = 1e30;
@@ -267,4 +267,66 @@ fn overflowing_gradient_is_nan() {
         indices: vec![1],
         ..Case::default()
     });
+}
+
+/// The findings above just inside the fast path, where the kernels must meet the contract on
+/// their own: γ = 16 near x = 0; a mass of exactly 2^-64 (the smallest the kernels keep) against
+/// a huge logit; a class weight of 64 (the largest) on a class far from the arg-max, and on
+/// every class with smoothing. If a bound of `validate::needs_wide` were too loose, these fail.
+#[test]
+fn the_fast_path_meets_the_contract_up_to_the_wide_bounds() {
+    let tiny = 2f32.powi(-64);
+    let mut far = vec![0.75; 9];
+    far[1] = 64.0;
+    let cases = [
+        Case {
+            gamma: 16.0,
+            label_smoothing: 0.37952822,
+            logits: vec![0.0, 1e-3, -1e-3],
+            values: vec![1.0, 0.0, 0.5],
+            ..Case::default()
+        },
+        Case {
+            gamma: 0.0,
+            alpha: Some(0.5),
+            label_smoothing: 2.0 * tiny,
+            logits: vec![-1.2676505e29, -1e6, -100.0],
+            values: vec![0.0, tiny, 0.0],
+            ..Case::default()
+        },
+        Case {
+            task: Task::Probs,
+            classes: 432,
+            gamma: 1.2731051,
+            label_smoothing: 432.0 * tiny,
+            logits: vec![0.5; 432],
+            values: vec![0.0; 432],
+            ..Case::default()
+        },
+        Case {
+            task: Task::Softmax,
+            classes: 9,
+            gamma: 1.0,
+            class_alpha: Some(far),
+            reduction: Reduction::Sum,
+            logits: vec![
+                49.270477, 32.46408, -90.52932, -4.4432907, -21.73951, 69.5414, -36.686398, 19.875443,
+                -49.32376,
+            ],
+            indices: vec![1],
+            ..Case::default()
+        },
+        Case {
+            task: Task::Softmax,
+            classes: 7,
+            gamma: 0.5,
+            class_alpha: Some(vec![64.0, 0.0, 64.0, 0.0, 64.0, 0.0, 64.0]),
+            label_smoothing: 0.036163628,
+            logits: vec![0.5, -120.0, 3.0, 0.5, -100.0, 0.5, 2.0],
+            indices: vec![0],
+            ..Case::default()
+        },
+    ];
+    let found: Vec<String> = cases.iter().flat_map(violations).collect();
+    assert!(found.is_empty(), "{}", found.join("\n"));
 }

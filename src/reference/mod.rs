@@ -1,38 +1,56 @@
-//! The scalar definitions: DESIGN §2 in float32 with libm, one function per formula.
+//! The scalar definitions: DESIGN §2 in float64 with libm, one function per formula.
 //!
 //! This module is the specification's twin, written for reading: every formula in the form that
 //! stays accurate for every input (see the comments on each step), one element or one row at a
 //! time. The drivers in `sigmoid.rs` and `softmax.rs` only loop over these functions, reduce and
-//! scale. It runs as [`Backend::Reference`](crate::Backend::Reference) (feature `reference`), the
-//! yardstick the tests hold every fast backend against.
+//! scale; inputs are widened once and every output is rounded once, to float32.
+//!
+//! It serves twice:
+//! - as the **wide path**: the inputs whose float32 intermediates would leave float32's range
+//!   while the outputs do not (`Plan::wide`: γ above 16, a `mean` normaliser below 1, weights or
+//!   target masses below 2^-64, softmax class weights above 2^20, sums of losses below 2^-100)
+//!   run here, where float64's exponent range keeps every intermediate normal and its precision
+//!   makes `ln m` exact enough for any γ. It is slow (libm's float64 functions; software float64
+//!   on a Cortex-M4F), and these inputs are rare;
+//! - as [`Backend::Reference`](crate::Backend::Reference) (feature `reference`), the yardstick
+//!   the tests hold every fast backend against.
 
 pub(crate) mod sigmoid;
 pub(crate) mod softmax;
 
 use core::ops::Add;
 
-use libm::{expf, log1pf, powf};
+use libm::{exp, log1p, pow};
 
 use crate::math::{mul0, Focus, Smoothed};
-use crate::sum::Wide;
+use crate::validate::Plan;
+
+/// The reduced loss: `total / D` rounded once to float32, or 0 when there is nothing to average.
+fn reduce(total: f64, plan: &Plan) -> f32 {
+    if plan.divisor == 0.0 {
+        0.0
+    } else {
+        (total / f64::from(plan.divisor)) as f32
+    }
+}
 
 /// `m^γ` for `m` in [0, 1], given also `1 − m` formed without cancellation. Above 1/2, through
 /// `log1p(−(1 − m))`: m near 1 rounds to 1, and a large γ turns the lost `1 − m` into a factor
 /// of 1 where it is `e^(−γ·(1 − m))`.
 #[inline(always)]
-fn focus_pow(focus: Focus, m: f32, one_minus_m: f32) -> f32 {
+fn focus_pow(focus: Focus, m: f64, one_minus_m: f64) -> f64 {
     match focus {
         Focus::Two => m * m,
         Focus::Zero => 1.0,
         Focus::Int(n) => powi(m, n),
-        Focus::Real(gamma) if m > 0.5 => expf(gamma * log1pf(-one_minus_m)),
-        Focus::Real(gamma) => powf(m, gamma),
+        Focus::Real(gamma) if m > 0.5 => exp(f64::from(gamma) * log1p(-one_minus_m)),
+        Focus::Real(gamma) => pow(m, f64::from(gamma)),
     }
 }
 
 /// `m^n` by binary powering.
 #[inline(always)]
-fn powi(m: f32, mut n: u32) -> f32 {
+fn powi(m: f64, mut n: u32) -> f64 {
     let mut base = m;
     let mut acc = 1.0;
     while n > 0 {
@@ -52,17 +70,17 @@ fn powi(m: f32, mut n: u32) -> f32 {
 /// dloss/dx = α_t · m^γ · (γ·r·ce + p − y'),   r = p(1 − p)(1 − 2y') / m
 /// ```
 #[inline(always)]
-pub(crate) fn sigmoid_element(x: f32, t: Smoothed, alpha_t: f32, focus: Focus) -> (f32, f32) {
+pub(crate) fn sigmoid_element(x: f64, t: Smoothed<f64>, alpha_t: f64, focus: Focus) -> (f64, f64) {
     if x.is_nan() {
-        return (f32::NAN, f32::NAN);
+        return (f64::NAN, f64::NAN);
     }
     // σ(|x|) and σ(−|x|) from e = exp(−|x|) ∈ [0, 1]: neither is formed as 1 − something.
-    let e = expf(-x.abs());
+    let e = exp(-x.abs());
     let big = 1.0 / (1.0 + e);
     let small = e * big;
     let (p, not_p) = if x >= 0.0 { (big, small) } else { (small, big) };
     // softplus(±x) = max(±x, 0) + log1p(exp(−|x|)).
-    let l = log1pf(e);
+    let l = log1p(e);
     let softplus_x = if x > 0.0 { x + l } else { l };
     let softplus_neg_x = if x < 0.0 { l - x } else { l };
 
@@ -71,14 +89,14 @@ pub(crate) fn sigmoid_element(x: f32, t: Smoothed, alpha_t: f32, focus: Focus) -
     let ce = mul0(t.y, softplus_neg_x) + mul0(t.not_y, softplus_x);
     let m_gamma = focus_pow(focus, m, p * t.y + not_p * t.not_y);
     // m^γ may underflow to 0 where m > 0; against an infinite ce the product is still +∞.
-    let focused_ce = if ce == f32::INFINITY && m > 0.0 { ce } else { m_gamma * ce };
+    let focused_ce = if ce == f64::INFINITY && m > 0.0 { ce } else { m_gamma * ce };
     let loss = mul0(alpha_t, focused_ce);
 
     // p − y' without cancellation: when p > 1/2, (1 − y') − (1 − p) instead.
     let p_minus_y = if x >= 0.0 { t.not_y - not_p } else { p - t.y };
     // m^γ·γ·r·ce (m^γ·γ first: γ·r alone overflows for a huge γ, where m^γ is 0); r·ce → 0 as
     // p·(1 − p) → 0, even where ce is infinite.
-    let gamma = focus.gamma();
+    let gamma = f64::from(focus.gamma());
     let p_not_p = p * not_p;
     let focus_term = if gamma == 0.0 || p_not_p == 0.0 {
         0.0
@@ -107,34 +125,34 @@ pub(crate) struct RowStats {
     /// Index of the (first) largest logit.
     pub(crate) argmax: usize,
     /// The largest logit.
-    pub(crate) max: f32,
+    pub(crate) max: f64,
     /// `Σ_{j ≠ argmax} exp(x_j − max)`: the arg-max class's `1 − p`, times `s`.
-    pub(crate) others: f32,
+    pub(crate) others: f64,
     /// `s = 1 + others`, the normaliser.
-    pub(crate) s: f32,
+    pub(crate) s: f64,
     /// `log(s)`, computed as `log1p(others)`.
-    pub(crate) log_s: f32,
+    pub(crate) log_s: f64,
 }
 
 impl RowStats {
     /// `p_j` of class `j` with logit `x`.
     #[inline(always)]
-    pub(crate) fn probability(&self, x: f32, j: usize) -> f32 {
+    pub(crate) fn probability(&self, x: f64, j: usize) -> f64 {
         if j == self.argmax {
             1.0 / self.s
         } else {
-            expf(x - self.max) / self.s
+            exp(x - self.max) / self.s
         }
     }
 }
 
 /// Finds the row's arg-max and normaliser.
-pub(crate) fn row_shape(row: impl Fn(usize) -> f32, classes: usize) -> RowShape {
+pub(crate) fn row_shape(row: impl Fn(usize) -> f64, classes: usize) -> RowShape {
     let mut argmax = None;
-    let mut max = f32::NEG_INFINITY;
+    let mut max = f64::NEG_INFINITY;
     for j in 0..classes {
         let x = row(j);
-        if x.is_nan() || x == f32::INFINITY {
+        if x.is_nan() || x == f64::INFINITY {
             return RowShape::Nan;
         }
         if x > max {
@@ -148,69 +166,66 @@ pub(crate) fn row_shape(row: impl Fn(usize) -> f32, classes: usize) -> RowShape 
     let mut others = Sum8::default();
     for j in 0..classes {
         if j != argmax {
-            others.add(j, expf(row(j) - max));
+            others.add(j, exp(row(j) - max));
         }
     }
     let others = others.total();
-    RowShape::Finite(RowStats { argmax, max, others, s: 1.0 + others, log_s: log1pf(others) })
+    RowShape::Finite(RowStats { argmax, max, others, s: 1.0 + others, log_s: log1p(others) })
 }
 
 /// One class of a softmax row: its probability, `1 − p`, log-probability and `g` of DESIGN §2.2.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ClassTerm {
     /// `p_j`.
-    pub(crate) p: f32,
+    pub(crate) p: f64,
     /// `1 − p_j`, never formed by cancellation.
-    pub(crate) q: f32,
+    pub(crate) q: f64,
     /// `(1 − p_j)^γ`.
-    pub(crate) q_gamma: f32,
+    pub(crate) q_gamma: f64,
     /// `g_j = (1 − p_j)^γ · (γ·p_j·l_j/(1 − p_j) − 1)`.
-    pub(crate) g: f32,
-    /// `l_j = log p_j` (−∞ for a masked class), in the accumulator's width: `x_j − max`
-    /// overflows float32 when the row spans more than `f32::MAX`, and a `mean` may bring such a
-    /// loss back into range.
-    pub(crate) l_wide: Wide,
+    pub(crate) g: f64,
+    /// `l_j = log p_j` (−∞ for a masked class).
+    pub(crate) l: f64,
 }
 
 impl ClassTerm {
     /// A class whose logit is −∞: p = 0, l = −∞, g = −1.
     pub(crate) const MASKED: ClassTerm =
-        ClassTerm { p: 0.0, q: 1.0, q_gamma: 1.0, g: -1.0, l_wide: Wide::NEG_INFINITY };
+        ClassTerm { p: 0.0, q: 1.0, q_gamma: 1.0, g: -1.0, l: f64::NEG_INFINITY };
 
     /// Class `j` with logit `x` in a row with statistics `st`.
     #[inline(always)]
-    pub(crate) fn new(x: f32, j: usize, st: &RowStats, focus: Focus) -> ClassTerm {
-        if x == f32::NEG_INFINITY {
+    pub(crate) fn new(x: f64, j: usize, st: &RowStats, focus: Focus) -> ClassTerm {
+        if x == f64::NEG_INFINITY {
             return ClassTerm::MASKED;
         }
-        let (p, q, l_over_q, l_wide) = if j == st.argmax {
+        let (p, q, l_over_q, l) = if j == st.argmax {
             // 1 − p = others/s, l = −log1p(others), and l/(1 − p) = −s·log1p(others)/others,
             // whose limit at others = 0 is −1.
             let q = st.others / st.s;
             let ratio = if st.others == 0.0 { 1.0 } else { st.log_s / st.others };
-            (st.probability(x, j), q, -st.s * ratio, -Wide::from(st.log_s))
+            (st.probability(x, j), q, -st.s * ratio, -st.log_s)
         } else {
             // p ≤ 1/2 here, so 1 − p is exact enough.
             let p = st.probability(x, j);
             let q = 1.0 - p;
             let l = (x - st.max) - st.log_s;
-            let l_wide = (Wide::from(x) - Wide::from(st.max)) - Wide::from(st.log_s);
-            (p, q, l / q, l_wide)
+            (p, q, l / q, l)
         };
         let q_gamma = focus_pow(focus, q, p);
         // q^γ·γ first: γ·p alone overflows for a huge γ, where q^γ is 0.
-        let gamma = focus.gamma();
+        let gamma = f64::from(focus.gamma());
         let focus_term = if gamma == 0.0 || p == 0.0 { 0.0 } else { q_gamma * gamma * p * l_over_q };
-        ClassTerm { p, q, q_gamma, g: focus_term - q_gamma, l_wide }
+        ClassTerm { p, q, q_gamma, g: focus_term - q_gamma, l }
     }
 
     /// The row loss's term `−w·τ·(1 − p)^γ·l` for weight `w` and target mass `tau`.
     #[inline(always)]
-    pub(crate) fn loss(&self, w_tau: f32) -> Wide {
+    pub(crate) fn loss(&self, w_tau: f64) -> f64 {
         if w_tau == 0.0 {
             0.0
         } else {
-            -Wide::from(w_tau * self.q_gamma) * self.l_wide
+            -(w_tau * self.q_gamma) * self.l
         }
     }
 }
@@ -248,7 +263,7 @@ mod tests {
         assert_eq!(focus_pow(Focus::Int(5), 0.5, 0.5), 0.03125);
         assert_eq!(focus_pow(Focus::Int(3), 0.0, 1.0), 0.0);
         // 1 − 2^-30 rounds to 1; (1 − 2^-30)^(2^40) = e^(−1024) is 0.
-        assert_eq!(focus_pow(Focus::Real(2f32.powi(40)), 1.0, 2f32.powi(-30)), 0.0);
+        assert_eq!(focus_pow(Focus::Real(2f32.powi(40)), 1.0, 2f64.powi(-30)), 0.0);
     }
 
     #[test]

@@ -1,10 +1,9 @@
 //! Binary and multi-label focal loss (DESIGN §2.1): one sigmoid per logit.
 
-use super::sigmoid_element;
+use super::{reduce, sigmoid_element};
 use crate::io::Io;
 use crate::math::{Focus, Smoothed};
 use crate::options::FocalLoss;
-use crate::sum::{Accumulate, Accumulator};
 use crate::validate::Plan;
 
 /// Runs a validated batch: writes the per-element losses and the gradient where wanted, and
@@ -17,23 +16,31 @@ pub(crate) fn run<I: Io>(
     mut losses: Option<&mut [f32]>,
 ) -> f32 {
     let focus = Focus::new(fl.gamma);
-    let mut total = Accumulator::default();
+    let divisor = f64::from(plan.divisor);
+    let mut total = 0.0;
     for (row, row_targets) in targets.chunks_exact(plan.classes.max(1)).enumerate() {
         for (c, &y) in row_targets.iter().enumerate() {
             let i = row * plan.classes + c;
-            let t = Smoothed::new(y, fl.label_smoothing);
-            let alpha_t = match (fl.class_alpha, fl.alpha) {
-                (Some(class_alpha), _) => t.alpha_t(class_alpha[c]),
-                (None, Some(alpha)) => t.alpha_t(alpha),
-                (None, None) => 1.0,
-            };
-            let (loss, grad) = sigmoid_element(io.x(i), t, alpha_t, focus);
-            total.add(loss.into());
+            let (loss, grad) = element(fl, focus, c, y, io.x(i));
+            total += loss;
             if let Some(losses) = losses.as_deref_mut() {
-                losses[i] = loss;
+                losses[i] = loss as f32;
             }
-            io.set_grad(i, grad / plan.divisor);
+            io.set_grad(i, (grad / divisor) as f32);
         }
     }
-    plan.reduce(total.total())
+    reduce(total, plan)
+}
+
+/// The loss and the gradient (before the division by D) of an element of class `c` with target
+/// `y` and logit `x`.
+#[inline(always)]
+pub(crate) fn element(fl: &FocalLoss<'_>, focus: Focus, c: usize, y: f32, x: f32) -> (f64, f64) {
+    let t = Smoothed::new(f64::from(y), f64::from(fl.label_smoothing));
+    let alpha_t = match (fl.class_alpha, fl.alpha) {
+        (Some(class_alpha), _) => t.alpha_t(f64::from(class_alpha[c])),
+        (None, Some(alpha)) => t.alpha_t(f64::from(alpha)),
+        (None, None) => 1.0,
+    };
+    sigmoid_element(f64::from(x), t, alpha_t, focus)
 }
