@@ -315,6 +315,7 @@ impl FocalLoss<'_> {
             weights,
             label_smoothing: self.label_smoothing,
             divisor: if plan.divisor == 0.0 { 1.0 } else { plan.divisor },
+            options: self,
         };
         let focus = math::Focus::new(self.gamma);
         plan.reduce(kernel::dispatch::sigmoid(backend, focus, plan.hard, &args, &mut io, losses))
@@ -358,6 +359,7 @@ impl FocalLoss<'_> {
             weights,
             label_smoothing: self.label_smoothing,
             divisor: if plan.divisor == 0.0 { 1.0 } else { plan.divisor },
+            options: self,
         };
         let focus = math::Focus::new(self.gamma);
         plan.reduce(kernel::dispatch::softmax(backend, focus, plan.hard, &args, &mut io, losses))

@@ -131,6 +131,91 @@ impl Accumulate for CompensatedSum {
     }
 }
 
+/// Losses below this (2^-90) may be off by a few units of 2^-149 each in float32 (they are
+/// subnormal, or built from subnormal parts), and 2^28 of them by 2^-119: a sum that stays
+/// below it needs its terms exact ([`SmallSums`]); a sum that reaches it does not (2^-119 is
+/// 2^-29 of it, well inside the budget).
+pub(crate) const SMALL: f32 = 8.077_936e-28;
+
+/// Where a batch's `sum` or `mean` stands against [`SMALL`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Watch {
+    /// No sum is wanted, or some loss has reached [`SMALL`]: the fast sum is exact enough.
+    Off,
+    /// Every loss so far is below [`SMALL`]: the kernel checks each unit (a block of elements,
+    /// a row or a batch of rows) as it goes.
+    Watching,
+    /// The last unit was below [`SMALL`] and its loss stays as the fast path computed it; the
+    /// next ones run on the wide path (`crate::reference`) until one reaches [`SMALL`].
+    Exact,
+}
+
+/// The guard of a sum of losses that may all be tiny: those losses are taken from the wide path
+/// (`crate::reference`, float64), summed apart, and added to the fast sum at the end.
+///
+/// The sigmoid kernel recomputes each small block before it writes the block's gradient (its
+/// logits are still there, even in place); the softmax kernel cannot (a row's gradient may
+/// overwrite its logits before its loss is known), so after one small unit it runs the next rows
+/// on the wide path, loss and gradient. A batch whose first loss is not small (every real one,
+/// nearly) pays one test per unit.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SmallSums {
+    watch: Watch,
+    exact: f64,
+}
+
+impl SmallSums {
+    /// The guard of a batch whose losses are summed (`sums`) or not.
+    #[inline(always)]
+    pub(crate) fn new(sums: bool) -> SmallSums {
+        SmallSums { watch: if sums { Watch::Watching } else { Watch::Off }, exact: 0.0 }
+    }
+
+    /// Whether every loss so far is small and the fast path runs.
+    #[inline(always)]
+    pub(crate) fn watching(&self) -> bool {
+        self.watch == Watch::Watching
+    }
+
+    /// Whether the next unit runs on the wide path.
+    #[inline(always)]
+    pub(crate) fn exact(&self) -> bool {
+        self.watch == Watch::Exact
+    }
+
+    /// A loss has reached [`SMALL`]: no more checks.
+    #[inline(always)]
+    pub(crate) fn stop(&mut self) {
+        self.watch = Watch::Off;
+    }
+
+    /// A unit the fast path computed was small: the next rows run on the wide path.
+    #[inline(always)]
+    pub(crate) fn go_exact(&mut self) {
+        self.watch = Watch::Exact;
+    }
+
+    /// Adds a loss from the wide path, and stops watching once one reaches [`SMALL`] (or is NaN).
+    #[inline(always)]
+    pub(crate) fn add(&mut self, loss: f64) {
+        self.exact += loss;
+        if !(loss < f64::from(SMALL)) {
+            self.stop();
+        }
+    }
+
+    /// The fast sum plus the exact one.
+    #[inline(always)]
+    #[allow(clippy::unnecessary_cast, reason = "Wide is f32 on targets without float64 hardware")]
+    pub(crate) fn total(self, fast: Wide) -> Wide {
+        if self.exact == 0.0 {
+            fast
+        } else {
+            (fast as f64 + self.exact) as Wide
+        }
+    }
+}
+
 /// `total / d` rounded once to float32 (`d = 1` for a plain sum).
 #[inline]
 #[allow(clippy::unnecessary_cast, reason = "Wide is f32 on targets without float64 hardware")]

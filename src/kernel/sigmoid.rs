@@ -9,9 +9,10 @@ use super::focus::Focus;
 use super::TargetForm;
 use crate::io::{load_at, store_at, Io};
 use crate::math::{mul0, Smoothed};
+use crate::options::{FocalLoss, Reduction};
 use crate::simd::scalar::Scalar;
 use crate::simd::{math, Simd};
-use crate::sum::Wide;
+use crate::sum::{SmallSums, Wide, SMALL};
 
 /// The per-class weights α of a batch.
 #[derive(Clone, Copy, Debug)]
@@ -33,6 +34,8 @@ pub(crate) struct Args<'a> {
     pub(crate) label_smoothing: f32,
     /// What the gradient is divided by (D for `mean`, else 1); non-zero.
     pub(crate) divisor: f32,
+    /// The options, for the wide path's recomputation of small losses ([`SmallSums`]).
+    pub(crate) options: &'a FocalLoss<'a>,
 }
 
 /// The weights of one block: α for target 1 and for target 0, for the loss and for the gradient
@@ -56,6 +59,7 @@ pub(crate) fn run<S: Simd, F: Focus, H: TargetForm, I: Io>(
     mut losses: Option<&mut [f32]>,
 ) -> Wide {
     let mut acc = s.acc_zero();
+    let mut small = SmallSums::new(args.options.reduction != Reduction::None);
     let n = args.targets.len();
     // D folds into the weights unless it is below 1, where α/D could overflow while the
     // gradient does not: then each gradient is divided at the end.
@@ -99,7 +103,12 @@ pub(crate) fn run<S: Simd, F: Focus, H: TargetForm, I: Io>(
                 ($k:expr, $lanes:expr) => {{
                     let (loss, grad) = block_at!($k, $lanes);
                     let i = base + at[$k];
-                    acc = s.acc_add(acc, loss);
+                    if small.watching() && !s.any(s.le(s.splat(SMALL), loss)) {
+                        small.add(exact_losses(args, io, i, $lanes));
+                    } else {
+                        small.stop();
+                        acc = s.acc_add(acc, loss);
+                    }
                     if let Some(losses) = losses.as_deref_mut() {
                         store_at(s, loss, losses, i, $lanes);
                     }
@@ -133,7 +142,19 @@ pub(crate) fn run<S: Simd, F: Focus, H: TargetForm, I: Io>(
             i += lanes;
         }
     }
-    s.acc_total(acc)
+    small.total(s.acc_total(acc))
+}
+
+/// The sum of the losses of the `lanes` elements at `i`, from the wide path: a block whose every
+/// loss is below [`SMALL`] while the batch's sum still is ([`SmallSums`]).
+#[inline(never)]
+#[cold]
+fn exact_losses<I: Io>(args: &Args<'_>, io: &I, i: usize, lanes: usize) -> f64 {
+    let focus = crate::math::Focus::new(args.options.gamma);
+    let classes = args.classes.max(1);
+    (i..i + lanes)
+        .map(|j| crate::reference::sigmoid::element(args.options, focus, j % classes, args.targets[j], io.x(j)).0)
+        .sum()
 }
 
 /// The same α for every element.

@@ -11,9 +11,10 @@
 use super::focus::Focus;
 use super::{Hard, Soft, TargetForm};
 use crate::io::{load_at, Io};
+use crate::options::{FocalLoss, Reduction};
 use crate::simd::scalar::Scalar;
 use crate::simd::{math, Simd};
-use crate::sum::{Accumulate, Accumulator, Wide};
+use crate::sum::{Accumulate, Accumulator, SmallSums, Wide, SMALL};
 
 /// What a row is asked to predict.
 #[derive(Clone, Copy, Debug)]
@@ -146,6 +147,8 @@ pub(crate) struct Args<'a, R> {
     pub(crate) label_smoothing: f32,
     /// What the gradient is divided by (D for `mean`, else 1); non-zero.
     pub(crate) divisor: f32,
+    /// The options, for the wide path's rows after small ones ([`SmallSums`]).
+    pub(crate) options: &'a FocalLoss<'a>,
 }
 
 /// A row's maximum and normaliser, and what the arg-max class needs: one row per lane (the
@@ -274,6 +277,7 @@ pub(crate) fn run<'t, S: Simd, F: Focus, H: TargetForm, I: Io, R: RowTargets<'t>
     // The per-row buffers of `transposed_rows`, `small_rows` and `w_tau` hold sixteen lanes.
     const { assert!(S::LANES <= 16) };
     let mut total = Accumulator::default();
+    let mut small = SmallSums::new(args.options.reduction != Reduction::None);
     let mut row = 0;
     // Rows of at most LANES classes, with one class index each and no smoothing: LANES rows at
     // a time, one row per lane where the backend gathers well enough (`Simd::ROWS_IN_LANES`),
@@ -281,6 +285,11 @@ pub(crate) fn run<'t, S: Simd, F: Focus, H: TargetForm, I: Io, R: RowTargets<'t>
     let batched = form.hard() && S::LANES > 1 && args.classes <= S::LANES;
     let mut transpose = (batched && S::ROWS_IN_LANES).then(|| Transpose::new::<S>(args.classes));
     while row < args.rows {
+        if small.exact() {
+            small.add(exact_row(args, io, row));
+            row += 1;
+            continue;
+        }
         if batched && row + S::LANES <= args.rows {
             let mut row_losses = [0.0 as Wide; 16];
             let done = match transpose.as_mut() {
@@ -294,18 +303,44 @@ pub(crate) fn run<'t, S: Simd, F: Focus, H: TargetForm, I: Io, R: RowTargets<'t>
                         losses[row + k] = loss as f32;
                     }
                 }
+                if small.watching() {
+                    watch(&mut small, row_losses.iter().take(S::LANES).fold(0.0, |m: Wide, &l| m.max(l)));
+                }
                 row += S::LANES;
                 continue;
             }
         }
         let loss = one_row(s, focus, form, args, io, row * args.classes, args.targets.row(row));
+        if small.watching() {
+            watch(&mut small, loss);
+        }
         total.add(loss);
         if let Some(losses) = losses.as_deref_mut() {
             losses[row] = loss as f32;
         }
         row += 1;
     }
-    total.total()
+    small.total(total.total())
+}
+
+/// After a unit of rows from the fast path whose largest loss is `largest`: the sum no longer
+/// needs watching once it reaches [`SMALL`] (or is NaN); below, the next rows go exact.
+#[inline(always)]
+fn watch(small: &mut SmallSums, largest: Wide) {
+    if largest < Wide::from(SMALL) {
+        small.go_exact();
+    } else {
+        small.stop();
+    }
+}
+
+/// Row `row` on the wide path (loss and gradient), after a small one ([`SmallSums`]).
+#[inline(never)]
+#[cold]
+fn exact_row<'t, I: Io>(args: &Args<'_, impl RowTargets<'t>>, io: &mut I, row: usize) -> f64 {
+    let focus = crate::math::Focus::new(args.options.gamma);
+    let base = row * args.classes;
+    crate::reference::softmax::one_row(args.options, args.classes, args.divisor, focus, io, base, args.targets.row(row))
 }
 
 /// The target terms of a batch of rows, one row per lane (target logit `x_t`, weight `w`,

@@ -20,7 +20,7 @@ pub(crate) fn run<'t, I: Io>(
     let focus = Focus::new(fl.gamma);
     let mut total = 0.0;
     for row in 0..plan.rows {
-        let loss = one_row(fl, plan, focus, &mut io, row * plan.classes, target_of(row));
+        let loss = one_row(fl, plan.classes, plan.divisor, focus, &mut io, row * plan.classes, target_of(row));
         total += loss;
         if let Some(losses) = losses.as_deref_mut() {
             losses[row] = loss as f32;
@@ -29,17 +29,18 @@ pub(crate) fn run<'t, I: Io>(
     reduce(total, plan)
 }
 
-/// One row starting at `base`: writes its gradient (when `I` wants one) and returns its loss.
+/// One row of `classes` logits starting at `base`: writes its gradient divided by `divisor`
+/// (when `I` wants one) and returns its loss.
 pub(crate) fn one_row<I: Io>(
     fl: &FocalLoss<'_>,
-    plan: &Plan,
+    classes: usize,
+    divisor: f32,
     focus: Focus,
     io: &mut I,
     base: usize,
     target: RowTarget<'_>,
 ) -> f64 {
-    let classes = plan.classes;
-    let divisor = f64::from(plan.divisor);
+    let divisor = f64::from(divisor);
     let x = |io: &I, j: usize| f64::from(io.x(base + j));
     let set_grad = |io: &mut I, k: usize, g: f64| io.set_grad(base + k, (g / divisor) as f32);
     let set_row = |io: &mut I, v: f32| (0..classes).for_each(|k| io.set_grad(base + k, v));
