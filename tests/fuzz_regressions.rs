@@ -202,11 +202,23 @@ fn sum_of_subnormal_terms_exceeds_the_floor() {
         row[0] = 0.0;
         row.repeat(n)
     };
-    let mut probs = vec![0.0f32; 3 * 300];
+    let mut probs = vec![0.0f32; 3 * 1000];
     probs.iter_mut().step_by(3).for_each(|r| *r = 1.0);
     let mut cases = vec![
-        Case { gamma: 0.0, reduction: Reduction::Sum, logits: vec![-100.0; 34], values: vec![0.0; 34], ..Case::default() },
-        Case { gamma: 0.0, reduction: Reduction::Mean, logits: vec![100.0; 1001], values: vec![1.0; 1001], ..Case::default() },
+        Case {
+            gamma: 0.0,
+            reduction: Reduction::Sum,
+            logits: vec![-100.0; 34],
+            values: vec![0.0; 34],
+            ..Case::default()
+        },
+        Case {
+            gamma: 0.0,
+            reduction: Reduction::Sum,
+            logits: vec![100.0; 1001],
+            values: vec![1.0; 1001],
+            ..Case::default()
+        },
         Case {
             gamma: 1.0,
             reduction: Reduction::Sum,
@@ -220,17 +232,17 @@ fn sum_of_subnormal_terms_exceeds_the_floor() {
             classes: 3,
             gamma: 0.0,
             reduction: Reduction::Sum,
-            logits: rows(3, 300),
-            indices: vec![0; 300],
+            logits: rows(3, 1000),
+            indices: vec![0; 1000],
             ..Case::default()
         },
         Case {
             task: Task::Softmax,
             classes: 40,
             gamma: 0.0,
-            reduction: Reduction::Mean,
-            logits: rows(40, 100),
-            indices: vec![0; 100],
+            reduction: Reduction::Sum,
+            logits: rows(40, 300),
+            indices: vec![0; 300],
             ..Case::default()
         },
         Case {
@@ -238,7 +250,7 @@ fn sum_of_subnormal_terms_exceeds_the_floor() {
             classes: 3,
             gamma: 0.0,
             reduction: Reduction::Sum,
-            logits: rows(3, 300),
+            logits: rows(3, 1000),
             values: probs,
             ..Case::default()
         },

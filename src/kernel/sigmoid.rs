@@ -153,7 +153,9 @@ fn exact_losses<I: Io>(args: &Args<'_>, io: &I, i: usize, lanes: usize) -> f64 {
     let focus = crate::math::Focus::new(args.options.gamma);
     let classes = args.classes.max(1);
     (i..i + lanes)
-        .map(|j| crate::reference::sigmoid::element(args.options, focus, j % classes, args.targets[j], io.x(j)).0)
+        .map(|j| {
+            crate::reference::sigmoid::element(args.options, focus, j % classes, args.targets[j], io.x(j)).0
+        })
         .sum()
 }
 

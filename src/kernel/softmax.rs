@@ -340,7 +340,15 @@ fn watch(small: &mut SmallSums, largest: Wide) {
 fn exact_row<'t, I: Io>(args: &Args<'_, impl RowTargets<'t>>, io: &mut I, row: usize) -> f64 {
     let focus = crate::math::Focus::new(args.options.gamma);
     let base = row * args.classes;
-    crate::reference::softmax::one_row(args.options, args.classes, args.divisor, focus, io, base, args.targets.row(row))
+    crate::reference::softmax::one_row(
+        args.options,
+        args.classes,
+        args.divisor,
+        focus,
+        io,
+        base,
+        args.targets.row(row),
+    )
 }
 
 /// The target terms of a batch of rows, one row per lane (target logit `x_t`, weight `w`,

@@ -20,7 +20,8 @@ pub(crate) fn run<'t, I: Io>(
     let focus = Focus::new(fl.gamma);
     let mut total = 0.0;
     for row in 0..plan.rows {
-        let loss = one_row(fl, plan.classes, plan.divisor, focus, &mut io, row * plan.classes, target_of(row));
+        let loss =
+            one_row(fl, plan.classes, plan.divisor, focus, &mut io, row * plan.classes, target_of(row));
         total += loss;
         if let Some(losses) = losses.as_deref_mut() {
             losses[row] = loss as f32;
