@@ -32,7 +32,8 @@ pub(crate) struct Args<'a> {
     pub(crate) classes: usize,
     pub(crate) weights: Weights<'a>,
     pub(crate) label_smoothing: f32,
-    /// What the gradient is divided by (D for `mean`, else 1); non-zero.
+    /// What the gradient is divided by: D for `mean`, else 1. At least 1 (a divisor below 1
+    /// takes the wide path, `Plan::wide`).
     pub(crate) divisor: f32,
     /// The options, for the wide path's recomputation of small losses ([`SmallSums`]).
     pub(crate) options: &'a FocalLoss<'a>,
@@ -61,9 +62,8 @@ pub(crate) fn run<S: Simd, F: Focus, H: TargetForm, I: Io>(
     let mut acc = s.acc_zero();
     let mut small = SmallSums::new(args.options.reduction != Reduction::None);
     let n = args.targets.len();
-    // D folds into the weights unless it is below 1, where α/D could overflow while the
-    // gradient does not: then each gradient is divided at the end.
-    let (d, late) = if args.divisor >= 1.0 { (args.divisor, None) } else { (1.0, Some(args.divisor)) };
+    // D (at least 1) folds into the weights.
+    let d = args.divisor;
     let fixed = match args.weights {
         Weights::None => BlockWeights {
             loss1: s.splat(1.0),
@@ -132,16 +132,6 @@ pub(crate) fn run<S: Simd, F: Focus, H: TargetForm, I: Io>(
         }
         base += span_len.max(1);
     }
-    // D below 1, a rare case: a pass of its own keeps the test out of the element loop.
-    if let (Some(late), true) = (late, I::GRAD) {
-        let late = s.splat(late);
-        let mut i = 0;
-        while i < n {
-            let lanes = S::LANES.min(n - i);
-            io.store_grad(s, i, lanes, s.div(io.load_grad(s, i, lanes), late));
-            i += lanes;
-        }
-    }
     small.total(s.acc_total(acc))
 }
 
@@ -191,7 +181,7 @@ fn weights_at<S: Simd>(
     }
 }
 
-/// Loss and gradient (before any late division) of the block of `lanes` elements at `i`.
+/// Loss and gradient of the block of `lanes` elements at `i`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn block<S: Simd, F: Focus, H: TargetForm, I: Io>(
@@ -354,10 +344,7 @@ fn fix_lanes<F: Focus, I: Io>(
             _ => 1.0,
         };
         (l[k], g[k]) = limits(focus, x, t, alpha_t);
-        // `run` divides by D afterwards when D < 1.
-        if args.divisor >= 1.0 {
-            g[k] /= args.divisor;
-        }
+        g[k] /= args.divisor;
     }
 }
 

@@ -145,7 +145,8 @@ pub(crate) struct Args<'a, R> {
     pub(crate) targets: R,
     pub(crate) weights: Weights<'a>,
     pub(crate) label_smoothing: f32,
-    /// What the gradient is divided by (D for `mean`, else 1); non-zero.
+    /// What the gradient is divided by: D for `mean`, else 1. At least 1 (a divisor below 1
+    /// takes the wide path, `Plan::wide`).
     pub(crate) divisor: f32,
     /// The options, for the wide path's rows after small ones ([`SmallSums`]).
     pub(crate) options: &'a FocalLoss<'a>,
@@ -353,7 +354,7 @@ fn exact_row<'t, I: Io>(args: &Args<'_, impl RowTargets<'t>>, io: &mut I, row: u
 
 /// The target terms of a batch of rows, one row per lane (target logit `x_t`, weight `w`,
 /// statistics `st`): writes each row's loss to `row_losses` and returns the gradient factor
-/// −w·g/s of every class of the row (D folded in when D ≥ 1, as in `one_row`) and the target's
+/// −w·g/s of every class of the row (D folded in, as in `one_row`) and the target's
 /// own gradient w·g·(1 − p_t)/D; all 0 where w is.
 #[inline(always)]
 fn batch_rows<S: Simd, F: Focus>(
@@ -369,7 +370,7 @@ fn batch_rows<S: Simd, F: Focus>(
     let zero = s.splat(0.0);
     let wg = s.select(s.eq(w, zero), zero, s.mul(w, tt.g));
     let factor = s.div(s.neg(wg), st.s);
-    let factor = if d >= 1.0 { s.div(factor, s.splat(d)) } else { factor };
+    let factor = s.div(factor, s.splat(d));
     let target_grad = s.div(s.mul(wg, tt.q), s.splat(d));
     let (mut w_k, mut half_loss) = ([0.0f32; 16], [0.0f32; 16]);
     s.store(w, &mut w_k);
@@ -463,12 +464,10 @@ fn transposed_rows<'t, S: Simd, F: Focus, I: Io>(
     let unique = s.select(s.eq(n_max, one), one, zero);
     let st = stats(s, max, others, unique, focus.needs_ln());
     let (factor, target_grad) = batch_rows(s, focus, x_t, &st, vw, args.divisor, row_losses);
-    let d = args.divisor;
     if I::GRAD {
         let Transpose { offsets, by_class } = transpose;
         for (j, (e, out)) in x.iter().zip(by_class.iter_mut()).take(c).enumerate() {
             let g = s.mul(*e, factor);
-            let g = if d >= 1.0 { g } else { s.div(g, s.splat(d)) };
             s.store(s.select(s.eq(vt, s.splat(j as f32)), target_grad, g), out);
         }
         let by_class = by_class.as_flattened();
@@ -516,16 +515,13 @@ fn small_rows<'t, S: Simd, F: Focus, I: Io>(
     }
     let st = stats(s, s.load(&max), s.load(&others), s.load(&unique), focus.needs_ln());
     let (factor, target_grad) = batch_rows(s, focus, s.load(&x_t), &st, s.load(&w), args.divisor, row_losses);
-    let d = args.divisor;
     let (mut f, mut g_t) = ([0.0f32; 16], [0.0f32; 16]);
     s.store(factor, &mut f);
     s.store(target_grad, &mut g_t);
     for k in 0..S::LANES {
         let base = (row0 + k) * c;
         if I::GRAD {
-            let g = s.mul(e[k], s.splat(f[k]));
-            let g = if d >= 1.0 { g } else { s.div(g, s.splat(d)) };
-            io.store_grad(s, base, c, g);
+            io.store_grad(s, base, c, s.mul(e[k], s.splat(f[k])));
             io.set_grad(base + t[k], g_t[k]);
         }
     }
@@ -648,27 +644,14 @@ fn one_row<'t, S: Simd, F: Focus, H: TargetForm, I: Io>(
         let w = args.weights.of(t);
         let tt = scalar_terms(focus, x_t, &st);
         if I::GRAD {
-            // −p_k·w·g_t = e_k·(−w·g_t/s); D folds into the factor unless it is below 1, where
-            // the factor could overflow while the gradient does not: then each value is divided.
-            let factor = -crate::math::mul0(w, tt.g) / st.s;
+            // −p_k·w·g_t = e_k·(−w·g_t/s), with D (at least 1) folded into the factor.
+            let factor = s.splat(-crate::math::mul0(w, tt.g) / st.s / d);
             if single {
-                let g = if d >= 1.0 {
-                    s.mul(e_single, s.splat(factor / d))
-                } else {
-                    s.div(s.mul(e_single, s.splat(factor)), s.splat(d))
-                };
-                io.store_grad(s, base, classes, g);
-            } else if d >= 1.0 {
-                let factor = s.splat(factor / d);
+                io.store_grad(s, base, classes, s.mul(e_single, factor));
+            } else {
                 for_blocks!(S, classes, |off, lanes| {
                     let e = io.load_grad(s, base + off, lanes);
                     io.store_grad(s, base + off, lanes, s.mul(e, factor));
-                });
-            } else {
-                let (factor, d) = (s.splat(factor), s.splat(d));
-                for_blocks!(S, classes, |off, lanes| {
-                    let e = io.load_grad(s, base + off, lanes);
-                    io.store_grad(s, base + off, lanes, s.div(s.mul(e, factor), d));
                 });
             }
             io.set_grad(base + t, crate::math::mul0(w, tt.g * tt.q) / d);
