@@ -199,7 +199,7 @@ impl SmallSums {
     #[inline(always)]
     pub(crate) fn add(&mut self, loss: f64) {
         self.exact += loss;
-        if !(loss < f64::from(SMALL)) {
+        if loss >= f64::from(SMALL) || loss.is_nan() {
             self.stop();
         }
     }
