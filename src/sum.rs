@@ -137,10 +137,11 @@ impl Accumulate for CompensatedSum {
 /// 2^-29 of it, well inside the budget).
 pub(crate) const SMALL: f32 = 8.077_936e-28;
 
-/// Where a batch's `sum` or `mean` stands against [`SMALL`].
+/// Where a batch's sum of losses (what every call returns, divided for `mean`) stands against
+/// [`SMALL`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Watch {
-    /// No sum is wanted, or some loss has reached [`SMALL`]: the fast sum is exact enough.
+    /// Some loss has reached [`SMALL`]: the fast sum is exact enough.
     Off,
     /// Every loss so far is below [`SMALL`]: the kernel checks each unit (a block of elements,
     /// a row or a batch of rows) as it goes.
@@ -165,10 +166,10 @@ pub(crate) struct SmallSums {
 }
 
 impl SmallSums {
-    /// The guard of a batch whose losses are summed (`sums`) or not.
+    /// The guard of a new batch.
     #[inline(always)]
-    pub(crate) fn new(sums: bool) -> SmallSums {
-        SmallSums { watch: if sums { Watch::Watching } else { Watch::Off }, exact: 0.0 }
+    pub(crate) fn new() -> SmallSums {
+        SmallSums { watch: Watch::Watching, exact: 0.0 }
     }
 
     /// Whether every loss so far is small and the fast path runs.

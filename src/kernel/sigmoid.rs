@@ -9,7 +9,7 @@ use super::focus::Focus;
 use super::TargetForm;
 use crate::io::{load_at, store_at, Io};
 use crate::math::{mul0, Smoothed};
-use crate::options::{FocalLoss, Reduction};
+use crate::options::FocalLoss;
 use crate::simd::scalar::Scalar;
 use crate::simd::{math, Simd};
 use crate::sum::{SmallSums, Wide, SMALL};
@@ -60,7 +60,7 @@ pub(crate) fn run<S: Simd, F: Focus, H: TargetForm, I: Io>(
     mut losses: Option<&mut [f32]>,
 ) -> Wide {
     let mut acc = s.acc_zero();
-    let mut small = SmallSums::new(args.options.reduction != Reduction::None);
+    let mut small = SmallSums::new();
     let n = args.targets.len();
     // D (at least 1) folds into the weights.
     let d = args.divisor;

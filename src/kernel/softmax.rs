@@ -11,7 +11,7 @@
 use super::focus::Focus;
 use super::{Hard, Soft, TargetForm};
 use crate::io::{load_at, Io};
-use crate::options::{FocalLoss, Reduction};
+use crate::options::FocalLoss;
 use crate::simd::scalar::Scalar;
 use crate::simd::{math, Simd};
 use crate::sum::{Accumulate, Accumulator, SmallSums, Wide, SMALL};
@@ -278,7 +278,7 @@ pub(crate) fn run<'t, S: Simd, F: Focus, H: TargetForm, I: Io, R: RowTargets<'t>
     // The per-row buffers of `transposed_rows`, `small_rows` and `w_tau` hold sixteen lanes.
     const { assert!(S::LANES <= 16) };
     let mut total = Accumulator::default();
-    let mut small = SmallSums::new(args.options.reduction != Reduction::None);
+    let mut small = SmallSums::new();
     let mut row = 0;
     // Rows of at most LANES classes, with one class index each and no smoothing: LANES rows at
     // a time, one row per lane where the backend gathers well enough (`Simd::ROWS_IN_LANES`),
