@@ -255,6 +255,15 @@ fn sum_of_subnormal_terms_exceeds_the_floor() {
             ..Case::default()
         },
     ];
+    // Rows on the wide path write their losses too (a fuzz finding: they were left unwritten).
+    cases.push(Case {
+        task: Task::Softmax,
+        gamma: 0.0,
+        normalizer: Some(0.001),
+        logits: vec![0.5; 5],
+        indices: vec![0; 5],
+        ..Case::default()
+    });
     // The same rows after one whose loss is not small: the fast sum is then exact enough.
     let mut late = cases[3].clone();
     late.logits[..3].copy_from_slice(&[0.0, 0.5, -1.0]);

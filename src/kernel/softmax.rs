@@ -287,7 +287,11 @@ pub(crate) fn run<'t, S: Simd, F: Focus, H: TargetForm, I: Io, R: RowTargets<'t>
     let mut transpose = (batched && S::ROWS_IN_LANES).then(|| Transpose::new::<S>(args.classes));
     while row < args.rows {
         if small.exact() {
-            small.add(exact_row(args, io, row));
+            let loss = exact_row(args, io, row);
+            small.add(loss);
+            if let Some(losses) = losses.as_deref_mut() {
+                losses[row] = loss as f32;
+            }
             row += 1;
             continue;
         }
