@@ -137,31 +137,21 @@ impl Accumulate for CompensatedSum {
 /// 2^-29 of it, well inside the budget).
 pub(crate) const SMALL: f32 = 8.077_936e-28;
 
-/// Where a batch's sum of losses (what every call returns, divided for `mean`) stands against
-/// [`SMALL`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Watch {
-    /// Some loss has reached [`SMALL`]: the fast sum is exact enough.
-    Off,
-    /// Every loss so far is below [`SMALL`]: the kernel checks each unit (a block of elements,
-    /// a row or a batch of rows) as it goes.
-    Watching,
-    /// The last unit was below [`SMALL`] and its loss stays as the fast path computed it; the
-    /// next ones run on the wide path (`crate::reference`) until one reaches [`SMALL`].
-    Exact,
-}
-
-/// The guard of a sum of losses that may all be tiny: those losses are taken from the wide path
+/// The guard of a batch's sum of losses (what every call returns, divided for `mean`) while
+/// every loss so far is below [`SMALL`]: such losses are taken from the wide path
 /// (`crate::reference`, float64), summed apart, and added to the fast sum at the end.
 ///
 /// The sigmoid kernel recomputes each small block before it writes the block's gradient (its
 /// logits are still there, even in place); the softmax kernel cannot (a row's gradient may
-/// overwrite its logits before its loss is known), so after one small unit it runs the next rows
-/// on the wide path, loss and gradient. A batch whose first loss is not small (every real one,
-/// nearly) pays one test per unit.
+/// overwrite its logits before its loss is known), so after a small unit (a row or a batch of
+/// rows) it runs the next rows on the wide path, loss and gradient, until one is not small. A
+/// batch whose first loss is not small (every real one, nearly) pays one test per unit, and
+/// the sigmoid's four-block loop none.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct SmallSums {
-    watch: Watch,
+    /// Every loss so far is small.
+    watching: bool,
+    /// The sum of the losses from the wide path.
     exact: f64,
 }
 
@@ -169,31 +159,19 @@ impl SmallSums {
     /// The guard of a new batch.
     #[inline(always)]
     pub(crate) fn new() -> SmallSums {
-        SmallSums { watch: Watch::Watching, exact: 0.0 }
+        SmallSums { watching: true, exact: 0.0 }
     }
 
-    /// Whether every loss so far is small and the fast path runs.
+    /// Whether every loss so far is small.
     #[inline(always)]
     pub(crate) fn watching(&self) -> bool {
-        self.watch == Watch::Watching
+        self.watching
     }
 
-    /// Whether the next unit runs on the wide path.
-    #[inline(always)]
-    pub(crate) fn exact(&self) -> bool {
-        self.watch == Watch::Exact
-    }
-
-    /// A loss has reached [`SMALL`]: no more checks.
+    /// A loss has reached [`SMALL`] (or is NaN): no more checks.
     #[inline(always)]
     pub(crate) fn stop(&mut self) {
-        self.watch = Watch::Off;
-    }
-
-    /// A unit the fast path computed was small: the next rows run on the wide path.
-    #[inline(always)]
-    pub(crate) fn go_exact(&mut self) {
-        self.watch = Watch::Exact;
+        self.watching = false;
     }
 
     /// Adds a loss from the wide path, and stops watching once one reaches [`SMALL`] (or is NaN).

@@ -99,15 +99,19 @@ pub(crate) fn run<S: Simd, F: Focus, H: TargetForm, I: Io>(
             }
             // Each block meets the wide accumulator alone (a float32 sum of huge losses could
             // overflow before a mean divides it), and leaves the registers as soon as it is done.
+            // While every loss so far is small ([`SmallSums`]), a block's small losses are
+            // replaced by the wide path's before its gradient is written.
             macro_rules! block_done {
-                ($k:expr, $lanes:expr) => {{
+                ($k:expr, $lanes:expr, $watched:expr) => {{
                     let (loss, grad) = block_at!($k, $lanes);
                     let i = base + at[$k];
-                    if small.watching() && !s.any(s.le(s.splat(SMALL), loss)) {
-                        small.add(exact_losses(args, io, i, $lanes));
-                    } else {
+                    if !$watched || !small.watching() {
+                        acc = s.acc_add(acc, loss);
+                    } else if s.any(s.le(s.splat(SMALL), loss)) {
                         small.stop();
                         acc = s.acc_add(acc, loss);
+                    } else {
+                        small.add(exact_losses(args, io, i, $lanes));
                     }
                     if let Some(losses) = losses.as_deref_mut() {
                         store_at(s, loss, losses, i, $lanes);
@@ -115,17 +119,18 @@ pub(crate) fn run<S: Simd, F: Focus, H: TargetForm, I: Io>(
                     io.store_grad(s, i, $lanes, grad);
                 }};
             }
-            // Four full blocks at a time where they fit: four independent chains in flight (not
-            // on one lane, where it would only quadruple the code).
-            let blocks = if S::LANES > 1 && span_len - off >= 4 * S::LANES {
+            // Four full blocks at a time where they fit, once the watch is over (after the first
+            // block, nearly always): four independent chains in flight, and no test per block
+            // (not on one lane, where it would only quadruple the code).
+            let blocks = if S::LANES > 1 && span_len - off >= 4 * S::LANES && !small.watching() {
                 let l = S::LANES;
-                block_done!(0, l);
-                block_done!(1, l);
-                block_done!(2, l);
-                block_done!(3, l);
+                block_done!(0, l, false);
+                block_done!(1, l, false);
+                block_done!(2, l, false);
+                block_done!(3, l, false);
                 4
             } else {
-                block_done!(0, lanes);
+                block_done!(0, lanes, true);
                 1
             };
             off += blocks * lanes;

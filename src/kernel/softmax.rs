@@ -286,15 +286,6 @@ pub(crate) fn run<'t, S: Simd, F: Focus, H: TargetForm, I: Io, R: RowTargets<'t>
     let batched = form.hard() && S::LANES > 1 && args.classes <= S::LANES;
     let mut transpose = (batched && S::ROWS_IN_LANES).then(|| Transpose::new::<S>(args.classes));
     while row < args.rows {
-        if small.exact() {
-            let loss = exact_row(args, io, row);
-            small.add(loss);
-            if let Some(losses) = losses.as_deref_mut() {
-                losses[row] = loss as f32;
-            }
-            row += 1;
-            continue;
-        }
         if batched && row + S::LANES <= args.rows {
             let mut row_losses = [0.0 as Wide; 16];
             let done = match transpose.as_mut() {
@@ -308,40 +299,56 @@ pub(crate) fn run<'t, S: Simd, F: Focus, H: TargetForm, I: Io, R: RowTargets<'t>
                         losses[row + k] = loss as f32;
                     }
                 }
-                if small.watching() {
-                    watch(&mut small, row_losses.iter().take(S::LANES).fold(0.0, |m: Wide, &l| m.max(l)));
-                }
                 row += S::LANES;
+                if small.watching() {
+                    let largest = row_losses.iter().take(S::LANES).fold(0.0, |m: Wide, &l| m.max(l));
+                    row = after_watched(&mut small, largest, args, io, row, losses.as_deref_mut());
+                }
                 continue;
             }
         }
         let loss = one_row(s, focus, form, args, io, row * args.classes, args.targets.row(row));
-        if small.watching() {
-            watch(&mut small, loss);
-        }
         total.add(loss);
         if let Some(losses) = losses.as_deref_mut() {
             losses[row] = loss as f32;
         }
         row += 1;
+        if small.watching() {
+            row = after_watched(&mut small, loss, args, io, row, losses.as_deref_mut());
+        }
     }
     small.total(total.total())
 }
 
-/// After a unit of rows from the fast path whose largest loss is `largest`: the sum no longer
-/// needs watching once it reaches [`SMALL`] (or is NaN); below, the next rows go exact.
-#[inline(always)]
-fn watch(small: &mut SmallSums, largest: Wide) {
-    if largest < Wide::from(SMALL) {
-        small.go_exact();
-    } else {
-        small.stop();
-    }
-}
-
-/// Row `row` on the wide path (loss and gradient), after a small one ([`SmallSums`]).
+/// After a unit of rows from the fast path whose largest loss is `largest`, up to `row`: stops
+/// the watch if that loss reaches [`SMALL`] (or is NaN); else runs the next rows on the wide path
+/// (loss and gradient) until one does, and returns the row after them ([`SmallSums`]).
 #[inline(never)]
 #[cold]
+fn after_watched<'t, I: Io>(
+    small: &mut SmallSums,
+    largest: Wide,
+    args: &Args<'_, impl RowTargets<'t>>,
+    io: &mut I,
+    mut row: usize,
+    mut losses: Option<&mut [f32]>,
+) -> usize {
+    if largest >= Wide::from(SMALL) || largest.is_nan() {
+        small.stop();
+    }
+    while small.watching() && row < args.rows {
+        let loss = exact_row(args, io, row);
+        small.add(loss);
+        if let Some(losses) = losses.as_deref_mut() {
+            losses[row] = loss as f32;
+        }
+        row += 1;
+    }
+    row
+}
+
+/// Row `row` on the wide path (loss and gradient).
+#[inline(always)]
 fn exact_row<'t, I: Io>(args: &Args<'_, impl RowTargets<'t>>, io: &mut I, row: usize) -> f64 {
     let focus = crate::math::Focus::new(args.options.gamma);
     let base = row * args.classes;
