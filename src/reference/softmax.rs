@@ -9,7 +9,9 @@ use crate::options::FocalLoss;
 use crate::validate::Plan;
 
 /// Runs a validated batch: writes the per-row losses and the gradient where wanted, and returns
-/// the reduced loss.
+/// the reduced loss. Out of line, so that its float64 frame does not join the callers'
+/// (microcontroller stacks are small).
+#[inline(never)]
 pub(crate) fn run<'t, I: Io>(
     fl: &FocalLoss<'_>,
     plan: &Plan,
