@@ -302,7 +302,7 @@ impl FocalLoss<'_> {
     fn run_sigmoid<I: Io>(&self, plan: &Plan, mut io: I, targets: &[f32], losses: Option<&mut [f32]>) -> f32 {
         let backend = self.backend();
         if plan.wide || backend.is_reference() {
-            return reference::sigmoid::run(self, plan, io, targets, losses);
+            return reference::sigmoid::run(self, plan, &mut io, targets, losses);
         }
         let weights = match (self.class_alpha, self.alpha) {
             (Some(class_alpha), _) => kernel::sigmoid::Weights::PerClass(class_alpha),
@@ -345,7 +345,7 @@ impl FocalLoss<'_> {
     ) -> f32 {
         let backend = self.backend();
         if plan.wide || backend.is_reference() {
-            return reference::softmax::run(self, plan, io, move |row| targets.row(row), losses);
+            return reference::softmax::run(self, plan, &mut io, &targets, losses);
         }
         let weights = match (self.class_alpha, self.alpha) {
             (Some(class_alpha), _) => kernel::softmax::Weights::PerClass(class_alpha),

@@ -183,15 +183,22 @@ impl SmallSums {
         }
     }
 
-    /// The fast sum plus the exact one.
+    /// The fast sum plus the exact one. (The test on the bits and the addition out of line keep
+    /// software float64 out of the kernels' frames on microcontrollers.)
     #[inline(always)]
-    #[allow(clippy::unnecessary_cast, reason = "Wide is f32 on targets without float64 hardware")]
     pub(crate) fn total(self, fast: Wide) -> Wide {
-        if self.exact == 0.0 {
+        if self.exact.to_bits() == 0 {
             fast
         } else {
-            (fast as f64 + self.exact) as Wide
+            self.plus(fast)
         }
+    }
+
+    #[inline(never)]
+    #[cold]
+    #[allow(clippy::unnecessary_cast, reason = "Wide is f32 on targets without float64 hardware")]
+    fn plus(self, fast: Wide) -> Wide {
+        (fast as f64 + self.exact) as Wide
     }
 }
 

@@ -209,18 +209,20 @@ impl UnitTargets {
 /// Whether a validated batch needs the wide path (see [`Plan::wide`]): γ above 16 (`m^γ`
 /// carries a relative error of about γ·|ln m|·ε, which κ = γ·|x| does not cover near x = 0), a
 /// divisor below 1 (it magnifies what underflowed before the division), a weight or target mass
-/// above 0 and below [`TINY`] (`mass` is the smallest of them besides the per-class α), or a
-/// softmax class weight times the largest row mass above [`HUGE`].
-fn needs_wide(fl: &FocalLoss<'_>, divisor: f32, mass: f64, targets: UnitTargets, row_mass: f32) -> bool {
-    let tiny = |w: f64| w > 0.0 && w < f64::from(TINY);
+/// above 0 and below [`TINY`] (smoothing spreads ls over `shares` classes: 2 for the sigmoid, C
+/// for the softmax), or a softmax class weight times the largest row mass above [`HUGE`]. In
+/// float32 alone: software float64 here would cost microcontrollers flash and stack.
+fn needs_wide(fl: &FocalLoss<'_>, divisor: f32, shares: usize, targets: UnitTargets, row_mass: f32) -> bool {
+    let tiny = |w: f32| w > 0.0 && w < TINY;
     let class_alpha = fl.class_alpha.unwrap_or(&[]);
     let heaviest = class_alpha.iter().fold(0.0f32, |m, &w| m.max(w));
+    let ls = fl.label_smoothing;
     fl.gamma > 16.0
         || (divisor > 0.0 && divisor < 1.0)
         || targets == UnitTargets::Tiny
-        || tiny(mass)
-        || fl.alpha.is_some_and(|a| tiny(a.into()))
-        || class_alpha.iter().any(|&w| tiny(w.into()))
+        || (ls > 0.0 && ls < TINY * shares as f32)
+        || fl.alpha.is_some_and(tiny)
+        || class_alpha.iter().any(|&w| tiny(w))
         || heaviest * row_mass.max(1.0) > HUGE
 }
 
@@ -261,7 +263,7 @@ pub(crate) fn sigmoid(
     let kind = check_unit_targets(targets)?;
     let hard = kind == UnitTargets::Hard && fl.label_smoothing == 0.0;
     let divisor = divisor(fl, logits);
-    let wide = needs_wide(fl, divisor, f64::from(fl.label_smoothing) / 2.0, kind, 0.0);
+    let wide = needs_wide(fl, divisor, 2, kind, 0.0);
     Ok(Plan { rows, classes, divisor, hard, wide })
 }
 
@@ -282,7 +284,7 @@ pub(crate) fn softmax_probs(
         None => 0.0,
     };
     let divisor = divisor(fl, rows);
-    let wide = needs_wide(fl, divisor, spread(fl, classes), kind, row_mass);
+    let wide = needs_wide(fl, divisor, classes, kind, row_mass);
     Ok(Plan { rows, classes, divisor, hard: false, wide })
 }
 
@@ -310,13 +312,8 @@ pub(crate) fn softmax(
         }
     }
     let divisor = divisor(fl, counted);
-    let wide = needs_wide(fl, divisor, spread(fl, classes), UnitTargets::Hard, 1.0);
+    let wide = needs_wide(fl, divisor, classes, UnitTargets::Hard, 1.0);
     Ok(Plan { rows, classes, divisor, hard: fl.label_smoothing == 0.0, wide })
-}
-
-/// The target mass label smoothing spreads on each softmax class, ls/C.
-fn spread(fl: &FocalLoss<'_>, classes: usize) -> f64 {
-    f64::from(fl.label_smoothing) / classes.max(1) as f64
 }
 
 /// What a class index means.

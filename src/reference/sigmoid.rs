@@ -13,7 +13,7 @@ use crate::validate::Plan;
 pub(crate) fn run<I: Io>(
     fl: &FocalLoss<'_>,
     plan: &Plan,
-    mut io: I,
+    io: &mut I,
     targets: &[f32],
     mut losses: Option<&mut [f32]>,
 ) -> f32 {

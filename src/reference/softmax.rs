@@ -3,7 +3,7 @@
 
 use super::{reduce, row_shape, ClassTerm, RowShape, Sum8};
 use crate::io::Io;
-use crate::kernel::softmax::RowTarget;
+use crate::kernel::softmax::{RowTarget, RowTargets};
 use crate::math::{mul0, Focus};
 use crate::options::FocalLoss;
 use crate::validate::Plan;
@@ -15,15 +15,14 @@ use crate::validate::Plan;
 pub(crate) fn run<'t, I: Io>(
     fl: &FocalLoss<'_>,
     plan: &Plan,
-    mut io: I,
-    target_of: impl Fn(usize) -> RowTarget<'t>,
+    io: &mut I,
+    targets: &impl RowTargets<'t>,
     mut losses: Option<&mut [f32]>,
 ) -> f32 {
     let focus = Focus::new(fl.gamma);
     let mut total = 0.0;
     for row in 0..plan.rows {
-        let loss =
-            one_row(fl, plan.classes, plan.divisor, focus, &mut io, row * plan.classes, target_of(row));
+        let loss = one_row(fl, plan.classes, plan.divisor, focus, io, row * plan.classes, targets.row(row));
         total += loss;
         if let Some(losses) = losses.as_deref_mut() {
             losses[row] = loss as f32;
