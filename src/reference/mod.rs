@@ -37,7 +37,7 @@ fn reduce(total: f64, plan: &Plan) -> f32 {
 /// `m^γ` for `m` in [0, 1], given also `1 − m` formed without cancellation. Above 1/2, through
 /// `log1p(−(1 − m))`: m near 1 rounds to 1, and a large γ turns the lost `1 − m` into a factor
 /// of 1 where it is `e^(−γ·(1 − m))`.
-#[inline(always)]
+#[inline]
 fn focus_pow(focus: Focus, m: f64, one_minus_m: f64) -> f64 {
     match focus {
         Focus::Two => m * m,
@@ -51,7 +51,7 @@ fn focus_pow(focus: Focus, m: f64, one_minus_m: f64) -> f64 {
 }
 
 /// `m^n` by binary powering.
-#[inline(always)]
+#[inline]
 fn powi(m: f64, mut n: u32) -> f64 {
     let mut base = m;
     let mut acc = 1.0;
@@ -71,7 +71,7 @@ fn powi(m: f64, mut n: u32) -> f64 {
 /// loss     = α_t · m^γ · ce
 /// dloss/dx = α_t · m^γ · (γ·r·ce + p − y'),   r = p(1 − p)(1 − 2y') / m
 /// ```
-#[inline(always)]
+#[inline]
 pub(crate) fn sigmoid_element(x: f64, t: Smoothed<f64>, alpha_t: f64, focus: Focus) -> (f64, f64) {
     if x.is_nan() {
         return (f64::NAN, f64::NAN);
@@ -138,7 +138,7 @@ pub(crate) struct RowStats {
 
 impl RowStats {
     /// `p_j` of class `j` with logit `x`.
-    #[inline(always)]
+    #[inline]
     pub(crate) fn probability(&self, x: f64, j: usize) -> f64 {
         if j == self.argmax {
             1.0 / self.s
@@ -196,7 +196,7 @@ impl ClassTerm {
         ClassTerm { p: 0.0, q: 1.0, q_gamma: 1.0, g: -1.0, l: f64::NEG_INFINITY };
 
     /// Class `j` with logit `x` in a row with statistics `st`.
-    #[inline(always)]
+    #[inline(never)]
     pub(crate) fn new(x: f64, j: usize, st: &RowStats, focus: Focus) -> ClassTerm {
         if x == f64::NEG_INFINITY {
             return ClassTerm::MASKED;
@@ -222,7 +222,7 @@ impl ClassTerm {
     }
 
     /// The row loss's term `−w·τ·(1 − p)^γ·l` for weight `w` and target mass `tau`.
-    #[inline(always)]
+    #[inline]
     pub(crate) fn loss(&self, w_tau: f64) -> f64 {
         if w_tau == 0.0 {
             0.0
@@ -238,7 +238,7 @@ impl ClassTerm {
 pub(crate) struct Sum8<T>([T; 8]);
 
 impl<T: Copy + Add<Output = T>> Sum8<T> {
-    #[inline(always)]
+    #[inline]
     pub(crate) fn add(&mut self, j: usize, v: T) {
         self.0[j % 8] = self.0[j % 8] + v;
     }

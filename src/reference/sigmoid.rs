@@ -36,7 +36,7 @@ pub(crate) fn run<I: Io>(
 
 /// The loss and the gradient (before the division by D) of an element of class `c` with target
 /// `y` and logit `x`.
-#[inline(always)]
+#[inline(never)]
 pub(crate) fn element(fl: &FocalLoss<'_>, focus: Focus, c: usize, y: f32, x: f32) -> (f64, f64) {
     let t = Smoothed::new(f64::from(y), f64::from(fl.label_smoothing));
     let alpha_t = match (fl.class_alpha, fl.alpha) {
