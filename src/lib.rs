@@ -345,7 +345,7 @@ impl FocalLoss<'_> {
     ) -> f32 {
         let backend = self.backend();
         if plan.wide || backend.is_reference() {
-            return reference::softmax::run(self, plan, &mut io, &targets, losses);
+            return reference::softmax::run(self, plan, &mut io, targets, losses);
         }
         let weights = match (self.class_alpha, self.alpha) {
             (Some(class_alpha), _) => kernel::softmax::Weights::PerClass(class_alpha),

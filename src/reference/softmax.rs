@@ -16,7 +16,7 @@ pub(crate) fn run<'t, I: Io>(
     fl: &FocalLoss<'_>,
     plan: &Plan,
     io: &mut I,
-    targets: &impl RowTargets<'t>,
+    targets: impl RowTargets<'t>,
     mut losses: Option<&mut [f32]>,
 ) -> f32 {
     let focus = Focus::new(fl.gamma);
