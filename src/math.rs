@@ -1,5 +1,5 @@
 //! Scalar definitions shared by the kernels (in float32) and the reference (in float64): the
-//! zero-weight product, the focusing exponent, and label smoothing.
+//! zero-weight product and the focusing exponent; label smoothing (the reference's).
 //!
 //! Conventions used throughout: `0^0 = 1`, and a term whose weight or target mass is exactly 0
 //! contributes exactly 0 even where the other factor is infinite ([`mul0`]).
@@ -67,7 +67,7 @@ impl Focus {
 /// A sigmoid target after label smoothing: `y' = y(1 − ls) + ls/2` and `1 − y'`, each computed
 /// from its own side so that neither is formed by cancellation.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Smoothed<T = f32> {
+pub(crate) struct Smoothed<T> {
     pub(crate) y: T,
     pub(crate) not_y: T,
 }

@@ -113,15 +113,25 @@ enum UnitTargets {
     Tiny,
 }
 
-/// Weights and target masses above 0 and below this (2^-64) go to the wide path: products of
-/// two of them (w·τ, a·y') stay normal float32 numbers, and smaller ones would not.
+/// Weights and target masses above 0 and below this (2^-64) go to the wide path: a product of
+/// two of them (w·τ, a·y') is then at least 2^-128, subnormal by two bits at most (a relative
+/// error of 2^-22, inside the budget), where smaller ones would lose more.
 pub(crate) const TINY: f32 = 5.421_011e-20;
 
-/// Softmax class weights above this go to the wide path. A probability that underflows float32
-/// (a logit 87 below the row's maximum, so κ ≥ 87) loses about 2^-150 of itself, which the
-/// gradient multiplies by Σ_j w_j·τ_j·g_j, up to W·(1 + γ)·Σ_j τ_j; at W ≤ 64 and Σ τ ≤ 1 that
-/// stays a fifth of the budget. (The fuzzers found weights of 2^20 and above breaking it.)
+/// Softmax weights times the largest row's target mass above this go to the wide path. A
+/// probability that underflows float32 (a logit 87 below the row's maximum, so κ ≥ 87) loses
+/// about 2^-150 of itself, which the gradient multiplies by Σ_j w_j·τ_j·g_j, up to
+/// W·(1 + γ)·Σ_j τ_j; at W·Σ τ ≤ 64 that stays a fifth of the budget. (The fuzzers found weights
+/// of 2^20 and above breaking it; a review, rows of 4 001 target probabilities of 1: 3.5 budgets.)
 const HUGE: f32 = 64.0;
+
+/// The largest γ the float32 sigmoid kernel serves. Near x = 0 its budget is 16 units (κ = γ·|x|
+/// ≈ 0), while `m^γ` carries γ times the relative error of `m` (a unit or two): measured worst
+/// 0.54 budgets at γ = 4, 0.61 at 5, 0.71 at 6, 0.99 at 8, 1.78 at 16 (soft targets, random
+/// search). The softmax's κ holds (γ + 1)·range + 4·log2 C, and it stays within 0.63 budgets up to
+/// γ = 16, its bound.
+const SIGMOID_MAX_GAMMA: f32 = 5.0;
+const SOFTMAX_MAX_GAMMA: f32 = 16.0;
 
 /// Each value must be a finite number in [0, 1]; returns which of [`UnitTargets`] they are.
 ///
@@ -206,18 +216,32 @@ impl UnitTargets {
     }
 }
 
-/// Whether a validated batch needs the wide path (see [`Plan::wide`]): γ above 16 (`m^γ`
-/// carries a relative error of about γ·|ln m|·ε, which κ = γ·|x| does not cover near x = 0), a
-/// divisor below 1 (it magnifies what underflowed before the division), a weight or target mass
-/// above 0 and below [`TINY`] (smoothing spreads ls over `shares` classes: 2 for the sigmoid, C
-/// for the softmax), or a softmax class weight times the largest row mass above [`HUGE`]. In
-/// float32 alone: software float64 here would cost microcontrollers flash and stack.
-fn needs_wide(fl: &FocalLoss<'_>, divisor: f32, shares: usize, targets: UnitTargets, row_mass: f32) -> bool {
+/// What a task's batch adds to [`needs_wide`]'s tests.
+struct Task {
+    /// The largest γ its float32 kernel serves.
+    max_gamma: f32,
+    /// The classes smoothing spreads ls over: 2 for the sigmoid, C for the softmax.
+    shares: usize,
+    targets: UnitTargets,
+    /// The largest row's target mass (softmax; 0 for the sigmoid, whose weights are at most 1).
+    row_mass: f32,
+}
+
+/// Whether a validated batch needs the wide path (see [`Plan::wide`]): γ above the task's bound
+/// (`m^γ` multiplies the relative error of `m` by γ, which κ = γ·|x| does not cover near x = 0),
+/// a divisor below 1 (it magnifies what underflowed before the division), a weight or target mass
+/// above 0 and below [`TINY`], or the heaviest weight times the largest row mass above [`HUGE`].
+/// In float32 alone: software float64 here would cost microcontrollers flash and stack.
+fn needs_wide(fl: &FocalLoss<'_>, divisor: f32, task: Task) -> bool {
     let tiny = |w: f32| w > 0.0 && w < TINY;
     let class_alpha = fl.class_alpha.unwrap_or(&[]);
-    let heaviest = class_alpha.iter().fold(0.0f32, |m, &w| m.max(w));
-    let ls = fl.label_smoothing;
-    fl.gamma > 16.0
+    // The weights are the per-class α if given, else α, else 1.
+    let heaviest = match fl.class_alpha {
+        Some(class_alpha) => class_alpha.iter().fold(0.0f32, |m, &w| m.max(w)),
+        None => fl.alpha.unwrap_or(1.0),
+    };
+    let (ls, shares, targets, row_mass) = (fl.label_smoothing, task.shares, task.targets, task.row_mass);
+    fl.gamma > task.max_gamma
         || (divisor > 0.0 && divisor < 1.0)
         || targets == UnitTargets::Tiny
         || (ls > 0.0 && ls < TINY * shares as f32)
@@ -263,7 +287,8 @@ pub(crate) fn sigmoid(
     let kind = check_unit_targets(targets)?;
     let hard = kind == UnitTargets::Hard && fl.label_smoothing == 0.0;
     let divisor = divisor(fl, logits);
-    let wide = needs_wide(fl, divisor, 2, kind, 0.0);
+    let task = Task { max_gamma: SIGMOID_MAX_GAMMA, shares: 2, targets: kind, row_mass: 0.0 };
+    let wide = needs_wide(fl, divisor, task);
     Ok(Plan { rows, classes, divisor, hard, wide })
 }
 
@@ -278,13 +303,11 @@ pub(crate) fn softmax_probs(
     let rows = rows_of(logits, probs.len(), classes)?;
     check_common(fl, classes, logits, rows, out, f32::MAX)?;
     let kind = check_unit_targets(probs)?;
-    // The largest row mass, only where a class weight could make it matter.
-    let row_mass = match fl.class_alpha {
-        Some(_) => probs.chunks_exact(classes.max(1)).fold(0.0f32, |m, r| m.max(r.iter().sum())),
-        None => 0.0,
-    };
+    // Rows are not renormalised: a row's mass may reach C.
+    let row_mass = probs.chunks_exact(classes.max(1)).fold(0.0f32, |m, r| m.max(r.iter().sum()));
     let divisor = divisor(fl, rows);
-    let wide = needs_wide(fl, divisor, classes, kind, row_mass);
+    let task = Task { max_gamma: SOFTMAX_MAX_GAMMA, shares: classes, targets: kind, row_mass };
+    let wide = needs_wide(fl, divisor, task);
     Ok(Plan { rows, classes, divisor, hard: false, wide })
 }
 
@@ -312,7 +335,9 @@ pub(crate) fn softmax(
         }
     }
     let divisor = divisor(fl, counted);
-    let wide = needs_wide(fl, divisor, classes, UnitTargets::Hard, 1.0);
+    let task =
+        Task { max_gamma: SOFTMAX_MAX_GAMMA, shares: classes, targets: UnitTargets::Hard, row_mass: 1.0 };
+    let wide = needs_wide(fl, divisor, task);
     Ok(Plan { rows, classes, divisor, hard: fl.label_smoothing == 0.0, wide })
 }
 

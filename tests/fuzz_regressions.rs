@@ -2,10 +2,9 @@
 //! (DESIGN §3: within the budget of the float64 oracle, no NaN unless an input is NaN, +∞ only
 //! beyond f32::MAX), on every backend this CPU runs and the reference.
 //!
-//! The tests that still fail are `#[ignore]`d, with what goes wrong; `fuzz/src/known.rs` lists the
-//! same findings so that fuzzing goes on past them. When the library is fixed, remove the
-//! `#[ignore]` here and the entry there. `cargo test --test fuzz_regressions -- --include-ignored`
-//! runs them all.
+//! A finding not yet fixed gets its test `#[ignore]`d, with what goes wrong, and an entry in
+//! `fuzz/src/known.rs`, so that fuzzing goes on past it; when the library is fixed, remove both.
+//! None is open now. `cargo test --test fuzz_regressions -- --include-ignored` runs them all.
 
 mod common;
 
@@ -360,21 +359,80 @@ fn overflowing_gradient_is_nan() {
     });
 }
 
+/// Found by a review after the fixes above, every backend (not the reference): bounds of the
+/// wide path that were too loose.
+/// - Sigmoid, γ = 16 near x = 0: `m^γ` carries γ times the relative error of `m`, and the budget
+///   there is 16 units: 1.77 budgets (soft target), 1.11 (hard). The sigmoid's bound is now 5.
+/// - Target probabilities without per-class α, a row of 4 001 probabilities of 1 (rows are not
+///   renormalised): a probability that underflows (x = −88) times Σ_j τ_j·g_j ≈ 4 000, 3.5
+///   budgets. The row mass now counts whatever the weights.
+#[test]
+fn wide_bounds_that_were_too_loose() {
+    let mut logits = vec![0.0f32; 4001];
+    logits[0] = -88.05;
+    let mut probs = vec![1.0f32; 4001];
+    probs[0] = 0.0;
+    let cases = [
+        Case {
+            gamma: 16.0,
+            logits: vec![-0.0063966066, 0.01571],
+            values: vec![0.9993723, 0.0],
+            ..Case::default()
+        },
+        Case {
+            task: Task::Probs,
+            classes: 4001,
+            gamma: 0.0,
+            reduction: Reduction::Sum,
+            logits,
+            values: probs,
+            ..Case::default()
+        },
+    ];
+    let found: Vec<String> = cases.iter().flat_map(violations).collect();
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
 /// The findings above just inside the fast path, where the kernels must meet the contract on
-/// their own: γ = 16 near x = 0; a mass of exactly 2^-64 (the smallest the kernels keep) against
-/// a huge logit; a class weight of 64 (the largest) on a class far from the arg-max, and on
-/// every class with smoothing. If a bound of `validate::needs_wide` were too loose, these fail.
+/// their own: the sigmoid at γ = 5 near x = 0 (its largest γ; the softmax's, 16, with a row range
+/// near 0); a mass of exactly 2^-64 (the smallest the kernels keep) against a huge logit; a class
+/// weight of 64 (the largest) on a class far from the arg-max, and on every class with
+/// smoothing; a row of 64 target probabilities of 1.
 #[test]
 fn the_fast_path_meets_the_contract_up_to_the_wide_bounds() {
     let tiny = 2f32.powi(-64);
     let mut far = vec![0.75; 9];
     far[1] = 64.0;
+    let near_zero: Vec<f32> = (0..64).map(|i| (i as f32 - 32.0) * 3e-4).collect();
+    let soft: Vec<f32> = (0..64).map(|i| 0.2 + i as f32 * 3.5e-3).collect();
+    let mut edge = vec![0.0f32; 64];
+    edge[0] = -88.05;
+    let mut ones = vec![1.0f32; 64];
+    ones[0] = 0.0;
     let cases = [
+        Case { gamma: 5.0, logits: near_zero.clone(), values: soft.clone(), ..Case::default() },
         Case {
-            gamma: 16.0,
+            gamma: 5.0,
             label_smoothing: 0.37952822,
-            logits: vec![0.0, 1e-3, -1e-3],
-            values: vec![1.0, 0.0, 0.5],
+            logits: near_zero.clone(),
+            values: vec![1.0; 64],
+            ..Case::default()
+        },
+        Case {
+            task: Task::Probs,
+            classes: 8,
+            gamma: 16.0,
+            logits: near_zero,
+            values: soft,
+            ..Case::default()
+        },
+        Case {
+            task: Task::Probs,
+            classes: 64,
+            gamma: 0.0,
+            reduction: Reduction::Sum,
+            logits: edge,
+            values: ones,
             ..Case::default()
         },
         Case {

@@ -2,8 +2,9 @@
 //!
 //! `sigmoid` and `softmax` hold the algorithms; `dispatch` holds the thin `#[target_feature]`
 //! wrappers that instantiate them and the match that picks one. The formulas are those of
-//! `crate::math` (the float32 twin of the specification), rearranged for lanes: special values
-//! (±∞, NaN) take a rare lane-by-lane path so that the vector path only ever sees finite inputs.
+//! `crate::reference` (the float64 twin of the specification), rearranged for float32 lanes:
+//! special values (±∞, NaN) take a rare lane-by-lane path so that the vector path only ever sees
+//! finite inputs, and inputs beyond float32's reach take the reference itself (the wide path).
 
 pub(crate) mod dispatch;
 pub(crate) mod focus;

@@ -99,16 +99,16 @@ pub(crate) fn run<S: Simd, F: Focus, H: TargetForm, I: Io>(
                 ($k:expr, $lanes:expr, $watched:expr) => {{
                     let (loss, grad) = block_at!($k, $lanes);
                     let i = base + at[$k];
-                    if !$watched || !small.watching() {
-                        acc = s.acc_add(acc, loss);
-                    } else if s.any(s.le(s.splat(SMALL), loss)) {
-                        small.stop();
-                        acc = s.acc_add(acc, loss);
+                    if $watched && small.watching() && !s.any(s.le(s.splat(SMALL), loss)) {
+                        small.add(exact_losses(args, io, i, $lanes, losses.as_deref_mut()));
                     } else {
-                        small.add(exact_losses(args, io, i, $lanes));
-                    }
-                    if let Some(losses) = losses.as_deref_mut() {
-                        store_at(s, loss, losses, i, $lanes);
+                        if $watched {
+                            small.stop();
+                        }
+                        acc = s.acc_add(acc, loss);
+                        if let Some(losses) = losses.as_deref_mut() {
+                            store_at(s, loss, losses, i, $lanes);
+                        }
                     }
                     io.store_grad(s, i, $lanes, grad);
                 }};
@@ -134,18 +134,30 @@ pub(crate) fn run<S: Simd, F: Focus, H: TargetForm, I: Io>(
     small.total(s.acc_total(acc))
 }
 
-/// The sum of the losses of the `lanes` elements at `i`, from the wide path: a block whose every
-/// loss is below [`SMALL`] while the batch's sum still is ([`SmallSums`]).
+/// The sum of the losses of the `lanes` elements at `i`, from the wide path, each also written
+/// to `losses` when given: a block whose every loss is below [`SMALL`] while the batch's sum
+/// still is ([`SmallSums`]).
 #[inline(never)]
 #[cold]
-fn exact_losses<I: Io>(args: &Args<'_>, io: &I, i: usize, lanes: usize) -> f64 {
+fn exact_losses<I: Io>(
+    args: &Args<'_>,
+    io: &I,
+    i: usize,
+    lanes: usize,
+    mut losses: Option<&mut [f32]>,
+) -> f64 {
     let focus = crate::math::Focus::new(args.options.gamma);
     let classes = args.classes.max(1);
-    (i..i + lanes)
-        .map(|j| {
-            crate::reference::sigmoid::element(args.options, focus, j % classes, args.targets[j], io.x(j)).0
-        })
-        .sum()
+    let mut sum = 0.0;
+    for j in i..i + lanes {
+        let loss =
+            crate::reference::sigmoid::element(args.options, focus, j % classes, args.targets[j], io.x(j)).0;
+        if let Some(losses) = losses.as_deref_mut() {
+            losses[j] = loss as f32;
+        }
+        sum += loss;
+    }
+    sum
 }
 
 /// The same α for every element.
@@ -288,7 +300,7 @@ fn soft_block<S: Simd, F: Focus>(
 
     let m = s.mul_add(p, y0, s.mul(not_p, y1));
     let ce = s.mul_add(y1, softplus_neg_x, s.mul(y0, softplus_x));
-    // ln m through log1p(−p_t) once m > 1/2: m near 1 rounds to 1, and a γ beyond 2^24 turns
+    // ln m through log1p(−p_t) once m > 1/2: m near 1 rounds to 1, and a large γ turns
     // the lost 1 − m into a factor of 1 where it is e^(−γ·p_t).
     let ln_m =
         if focus.needs_ln() { s.ln_given_complement(m, s.mul_add(p, y1, s.mul(not_p, y0))) } else { m };

@@ -713,8 +713,8 @@ fn one_row<'t, S: Simd, F: Focus, H: TargetForm, I: Io>(
             io.store_grad(s, base + off, lanes, s.div(g, vd));
         });
         if let Some((t, w, tt)) = class_part {
-            // The target class's whole numerator, divided once: with D < 1 its two parts may
-            // each overflow after the division, to ∞ − ∞, where their sum does not.
+            // The target class's whole numerator, divided once (one rounding, and no ∞ − ∞
+            // between its two parts).
             let spread_part = args.weights.of(t) * spread * tt.g - tt.p * g_sum;
             io.set_grad(base + t, (spread_part + crate::math::mul0(w, tt.g)) / d);
         }

@@ -6,12 +6,14 @@
 //! scale; inputs are widened once and every output is rounded once, to float32.
 //!
 //! It serves twice:
-//! - as the **wide path**: the inputs whose float32 intermediates would leave float32's range
-//!   while the outputs do not (`Plan::wide`: γ above 16, a `mean` normaliser below 1, weights or
-//!   target masses below 2^-64, softmax class weights above 2^20, sums of losses below 2^-100)
-//!   run here, where float64's exponent range keeps every intermediate normal and its precision
-//!   makes `ln m` exact enough for any γ. It is slow (libm's float64 functions; software float64
-//!   on a Cortex-M4F), and these inputs are rare;
+//! - as the **wide path**: the inputs whose float32 intermediates would leave float32's range,
+//!   or whose rounding would exceed what κ covers, while the outputs do not run here, where
+//!   float64's exponent range keeps every intermediate normal and its precision makes `m^γ`
+//!   exact enough for any γ. Validation decides it per batch (`Plan::wide`: γ above the task's
+//!   bound, a `mean` normaliser below 1, weights or target masses below 2^-64, weights times row
+//!   mass above 64); the kernels per block or row (`SmallSums`: sums of losses below 2^-90; the
+//!   sigmoid's limits at ±∞). It is slow (libm's float64 functions; software float64 on a
+//!   Cortex-M4F), and these inputs are rare;
 //! - as [`Backend::Reference`](crate::Backend::Reference) (feature `reference`), the yardstick
 //!   the tests hold every fast backend against.
 
