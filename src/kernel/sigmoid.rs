@@ -99,16 +99,19 @@ pub(crate) fn run<S: Simd, F: Focus, H: TargetForm, I: Io>(
                 ($k:expr, $lanes:expr, $watched:expr) => {{
                     let (loss, grad) = block_at!($k, $lanes);
                     let i = base + at[$k];
-                    if $watched && small.watching() && !s.any(s.le(s.splat(SMALL), loss)) {
-                        small.add(exact_losses(args, io, i, $lanes, losses.as_deref_mut()));
-                    } else {
-                        if $watched {
-                            small.stop();
-                        }
+                    if !$watched || !small.watching() {
                         acc = s.acc_add(acc, loss);
-                        if let Some(losses) = losses.as_deref_mut() {
-                            store_at(s, loss, losses, i, $lanes);
-                        }
+                    } else if s.any(s.le(s.splat(SMALL), loss)) {
+                        small.stop();
+                        acc = s.acc_add(acc, loss);
+                    } else {
+                        small.add(exact_losses(args, io, i, $lanes));
+                    }
+                    // The fast losses, each within its budget (a small block's sum comes from
+                    // the wide path, which is what the sum needs; writing the wide losses here
+                    // too cost the Cortex-M4F 8 instructions per element).
+                    if let Some(losses) = losses.as_deref_mut() {
+                        store_at(s, loss, losses, i, $lanes);
                     }
                     io.store_grad(s, i, $lanes, grad);
                 }};
@@ -134,30 +137,18 @@ pub(crate) fn run<S: Simd, F: Focus, H: TargetForm, I: Io>(
     small.total(s.acc_total(acc))
 }
 
-/// The sum of the losses of the `lanes` elements at `i`, from the wide path, each also written
-/// to `losses` when given: a block whose every loss is below [`SMALL`] while the batch's sum
-/// still is ([`SmallSums`]).
+/// The sum of the losses of the `lanes` elements at `i`, from the wide path: a block whose every
+/// loss is below [`SMALL`] while the batch's sum still is ([`SmallSums`]).
 #[inline(never)]
 #[cold]
-fn exact_losses<I: Io>(
-    args: &Args<'_>,
-    io: &I,
-    i: usize,
-    lanes: usize,
-    mut losses: Option<&mut [f32]>,
-) -> f64 {
+fn exact_losses<I: Io>(args: &Args<'_>, io: &I, i: usize, lanes: usize) -> f64 {
     let focus = crate::math::Focus::new(args.options.gamma);
     let classes = args.classes.max(1);
-    let mut sum = 0.0;
-    for j in i..i + lanes {
-        let loss =
-            crate::reference::sigmoid::element(args.options, focus, j % classes, args.targets[j], io.x(j)).0;
-        if let Some(losses) = losses.as_deref_mut() {
-            losses[j] = loss as f32;
-        }
-        sum += loss;
-    }
-    sum
+    (i..i + lanes)
+        .map(|j| {
+            crate::reference::sigmoid::element(args.options, focus, j % classes, args.targets[j], io.x(j)).0
+        })
+        .sum()
 }
 
 /// The same α for every element.
