@@ -195,6 +195,7 @@ fn tiny_weights_or_masses_lose_precision() {
 /// hold it to that for sigmoid blocks, batched and single softmax rows, target probabilities,
 /// a first loss that is not small, and the in-place forms (which must match bit for bit).
 #[test]
+#[cfg_attr(miri, ignore = "thousands of elements: too slow under Miri (the code it covers is safe Rust)")]
 fn sum_of_subnormal_terms_exceeds_the_floor() {
     let rows = |classes: usize, n: usize| {
         let mut row = vec![-100.0f32; classes];
@@ -367,6 +368,7 @@ fn overflowing_gradient_is_nan() {
 ///   renormalised): a probability that underflows (x = −88) times Σ_j τ_j·g_j ≈ 4 000, 3.5
 ///   budgets. The row mass now counts whatever the weights.
 #[test]
+#[cfg_attr(miri, ignore = "thousands of elements: too slow under Miri (the code it covers is safe Rust)")]
 fn wide_bounds_that_were_too_loose() {
     let mut logits = vec![0.0f32; 4001];
     logits[0] = -88.05;
