@@ -227,6 +227,14 @@ struct Task {
     row_mass: f32,
 }
 
+/// The largest weight: of the per-class α if given, else α, else 1.
+fn heaviest_weight(fl: &FocalLoss<'_>) -> f32 {
+    match fl.class_alpha {
+        Some(class_alpha) => class_alpha.iter().fold(0.0f32, |m, &w| m.max(w)),
+        None => fl.alpha.unwrap_or(1.0),
+    }
+}
+
 /// Whether a validated batch needs the wide path (see [`Plan::wide`]): γ above the task's bound
 /// (`m^γ` multiplies the relative error of `m` by γ, which κ = γ·|x| does not cover near x = 0),
 /// a divisor below 1 (it magnifies what underflowed before the division), a weight or target mass
@@ -235,11 +243,7 @@ struct Task {
 fn needs_wide(fl: &FocalLoss<'_>, divisor: f32, task: Task) -> bool {
     let tiny = |w: f32| w > 0.0 && w < TINY;
     let class_alpha = fl.class_alpha.unwrap_or(&[]);
-    // The weights are the per-class α if given, else α, else 1.
-    let heaviest = match fl.class_alpha {
-        Some(class_alpha) => class_alpha.iter().fold(0.0f32, |m, &w| m.max(w)),
-        None => fl.alpha.unwrap_or(1.0),
-    };
+    let heaviest = heaviest_weight(fl);
     let (ls, shares, targets, row_mass) = (fl.label_smoothing, task.shares, task.targets, task.row_mass);
     fl.gamma > task.max_gamma
         || (divisor > 0.0 && divisor < 1.0)
@@ -303,8 +307,13 @@ pub(crate) fn softmax_probs(
     let rows = rows_of(logits, probs.len(), classes)?;
     check_common(fl, classes, logits, rows, out, f32::MAX)?;
     let kind = check_unit_targets(probs)?;
-    // Rows are not renormalised: a row's mass may reach C.
-    let row_mass = probs.chunks_exact(classes.max(1)).fold(0.0f32, |m, r| m.max(r.iter().sum()));
+    // Rows are not renormalised: a row's mass may reach C. The pass that finds the largest is
+    // needed only where C itself would cross the bound (0 stands for "at most 1" otherwise).
+    let row_mass = if heaviest_weight(fl) * classes as f32 > HUGE {
+        probs.chunks_exact(classes.max(1)).fold(0.0f32, |m, r| m.max(r.iter().sum()))
+    } else {
+        0.0
+    };
     let divisor = divisor(fl, rows);
     let task = Task { max_gamma: SOFTMAX_MAX_GAMMA, shares: classes, targets: kind, row_mass };
     let wide = needs_wide(fl, divisor, task);

@@ -142,13 +142,15 @@ pub(crate) fn run<S: Simd, F: Focus, H: TargetForm, I: Io>(
 #[inline(never)]
 #[cold]
 fn exact_losses<I: Io>(args: &Args<'_>, io: &I, i: usize, lanes: usize) -> f64 {
+    (i..i + lanes).map(|j| wide_element(args, io, j).0).sum()
+}
+
+/// Element `j`'s loss and gradient (before the division by D) on the wide path.
+#[inline(always)]
+fn wide_element<I: Io>(args: &Args<'_>, io: &I, j: usize) -> (f64, f64) {
     let focus = crate::math::Focus::new(args.options.gamma);
-    let classes = args.classes.max(1);
-    (i..i + lanes)
-        .map(|j| {
-            crate::reference::sigmoid::element(args.options, focus, j % classes, args.targets[j], io.x(j)).0
-        })
-        .sum()
+    let class = j % args.classes.max(1);
+    crate::reference::sigmoid::element(args.options, focus, class, args.targets[j], io.x(j))
 }
 
 /// The same α for every element.
@@ -321,17 +323,11 @@ fn soft_block<S: Simd, F: Focus>(
 #[inline(never)]
 #[cold]
 fn fix_lanes<I: Io>(args: &Args<'_>, io: &I, i: usize, lanes: usize, l: &mut [f32], g: &mut [f32]) {
-    let focus = crate::math::Focus::new(args.options.gamma);
-    let classes = args.classes.max(1);
     for k in 0..l.len() {
         if k >= lanes {
             l[k] = 0.0;
-            continue;
-        }
-        let (j, x) = (i + k, io.x(i + k));
-        if !x.is_finite() {
-            let (loss, grad) =
-                crate::reference::sigmoid::element(args.options, focus, j % classes, args.targets[j], x);
+        } else if !io.x(i + k).is_finite() {
+            let (loss, grad) = wide_element(args, io, i + k);
             (l[k], g[k]) = (loss as f32, (grad / f64::from(args.divisor)) as f32);
         }
     }
