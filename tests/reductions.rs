@@ -1,6 +1,6 @@
 //! Cross-entropy at γ = 0, and reductions over long inputs.
 
-use focal_loss::{FocalLoss, Out, Reduction};
+use focal_loss::{Backend, FocalLoss, Out, Reduction};
 
 fn softplus(z: f64) -> f64 {
     z.max(0.0) + (-z.abs()).exp().ln_1p()
@@ -83,6 +83,28 @@ fn mean_of_2_pow_22_terms_keeps_float32_accuracy() {
 #[ignore]
 fn mean_of_2_pow_28_terms_keeps_float32_accuracy() {
     long_mean(1 << 28);
+}
+
+/// Losses near f32::MAX: a float32 sum of two of them overflows, their mean does not. Every
+/// backend, and lengths on both sides of the vector kernels' four-block loop (whose float32 sum
+/// of four blocks' losses must not overflow either).
+#[test]
+fn a_mean_of_huge_losses_is_finite() {
+    for backend in Backend::ALL.into_iter().filter(|b| b.is_available()) {
+        for n in [1, 2, 7, 64, 129, 300] {
+            let logits: Vec<f32> = (0..n).map(|i| -3.0e38 + i as f32 * 1.0e36).collect();
+            let targets = vec![1.0f32; n];
+            let none = FocalLoss::builder().backend(backend).reduction(Reduction::None).build().unwrap();
+            let mut losses = vec![0.0; n];
+            none.sigmoid(&logits, &targets, 1, Out::new().losses(&mut losses)).unwrap();
+            let exact = losses.iter().map(|&l| l as f64).sum::<f64>() / n as f64;
+            let fl = FocalLoss::builder().backend(backend).build().unwrap();
+            let mean = fl.sigmoid(&logits, &targets, 1, Out::new()).unwrap();
+            assert!(exact > 1e37, "{backend} n = {n}: the test needs huge losses ({exact})");
+            let rel = ((mean as f64 - exact) / exact).abs();
+            assert!(rel <= f32::EPSILON as f64, "{backend} n = {n}: mean {mean} vs {exact}");
+        }
+    }
 }
 
 #[test]

@@ -77,7 +77,7 @@ def show(name, coeffs):
 
 # exp(r) = 1 + r + r^2 * P(r) on |r| <= ln2/2 (after Cody-Waite reduction).
 half_ln2 = mp.log(2) / 2
-deg = 5
+deg = 4
 basis = [(lambda k: (lambda r: r ** (k + 2)))(k) for k in range(deg)]
 c = remez(lambda r: mp.exp(r) - 1 - r, basis, -half_ln2, half_ln2, lambda r: 1 / mp.exp(r))
 show("exp: coefficients of r^2 .. r^%d" % (deg + 1), c)
@@ -99,3 +99,47 @@ for i in range(1, 2001):
     v = 2 * z + z * w * sum(c * w**k for k, c in enumerate(cf))
     worst = max(worst, abs(v / (2 * mp.atanh(z)) - 1))
 print("    max relative error (float32 coefficients):", mp.nstr(worst, 3))
+
+# log1p(e) for e in [0, 1] without a division (`math::log1p_of_unit`): j = round(15·e) picks
+# r_j ~ 1/(1 + j/15) (float32, chosen below) and ln_j = -ln(r_j) (float32) from two 16-entry tables; then
+# t = (1 + e)·r_j - 1 in one FMA, |t| <= 1/30 + 2^-23, and log1p(e) = ln_j + log1p(t) with
+# log1p(t) = t + t^2·Q(t), Q by Chebyshev interpolation (near-minimax).
+# Each r_j is the float32 within 1000 ulp of 1/(1 + j/15) whose -ln(r_j) is nearest a float32
+# (Tang's trick), so that the table of logarithms is all but exact.
+def bits(x):
+    return struct.unpack("I", struct.pack("f", x))[0]
+
+
+def from_bits(b):
+    return struct.unpack("f", struct.pack("I", b))[0]
+
+
+def ln_residue(r):
+    exact = -mp.log(mp.mpf(r))
+    if exact == 0:
+        return 0
+    lo = f32(exact)
+    ulp = abs(from_bits(bits(abs(lo)) + 1) - abs(lo))
+    return abs(mp.mpf(lo) - exact) / ulp
+
+
+tabs = []
+for j in range(16):
+    centre = bits(f32(1 / (1 + mp.mpf(j) / 15)))
+    cands = [from_bits(b) for b in range(centre - 1000, centre + 1001)] if 0 < j < 15 else [from_bits(centre)]
+    tabs.append(min(cands, key=ln_residue))
+print("log1p_of_unit: worst table residue (ulp):", mp.nstr(max(ln_residue(r) for r in tabs), 3))
+print("log1p_of_unit: r_j")
+print("    " + ", ".join(repr(r) for r in tabs))
+print("log1p_of_unit: ln_j = -ln(r_j)")
+print("    " + ", ".join(repr(f32(-mp.log(mp.mpf(r)))) for r in tabs))
+t_max = max(abs((1 + mp.mpf(j + s * mp.mpf("0.5")) / 15) * mp.mpf(r) - 1)
+            for j, r in enumerate(tabs) for s in (-1, 1) if 0 <= (j + s * 0.5) / 15 <= 1)
+t_max = max(t_max, mp.mpf(1) / 30) * (1 + mp.mpf(2) ** -20)
+print("    |t| <=", mp.nstr(t_max, 8))
+Q = lambda t: (mp.log1p(t) - t) / t**2 if abs(t) > mp.mpf("1e-12") else mp.mpf(-0.5) + t / 3
+coeffs = list(reversed(mp.chebyfit(Q, [-t_max, t_max], 4)))  # t^0 first
+show("log1p_of_unit: coefficients of Q(t), t^0 .. t^3", coeffs)
+cf = [mp.mpf(f32(x)) for x in coeffs]
+p = lambda t: t + t**2 * sum(ck * t**k for k, ck in enumerate(cf))
+print("    max relative error (float32 coefficients):", mp.nstr(max_rel(p, mp.log1p, -t_max, t_max), 3))

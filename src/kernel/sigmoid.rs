@@ -91,43 +91,51 @@ pub(crate) fn run<S: Simd, F: Focus, H: TargetForm, I: Io>(
                     block(s, focus, form, args, io, base + at[$k], $lanes, w)
                 }};
             }
-            // Each block meets the wide accumulator alone (a float32 sum of huge losses could
-            // overflow before a mean divides it), and leaves the registers as soon as it is done.
-            // While every loss so far is small ([`SmallSums`]), a block's small losses are
-            // replaced by the wide path's before its gradient is written.
+            // The stores of a finished block: its gradient, and its losses where asked for (the
+            // fast ones, each within its budget: a small block's sum comes from the wide path,
+            // which is what the sum needs; writing the wide losses here too cost the Cortex-M4F
+            // 8 instructions per element). Returns the losses.
             macro_rules! block_done {
-                ($k:expr, $lanes:expr, $watched:expr) => {{
-                    let (loss, grad) = block_at!($k, $lanes);
+                ($k:expr, $lanes:expr, $loss:expr, $grad:expr) => {{
                     let i = base + at[$k];
-                    if !$watched || !small.watching() {
-                        acc = s.acc_add(acc, loss);
-                    } else if s.any(s.le(s.splat(SMALL), loss)) {
-                        small.stop();
-                        acc = s.acc_add(acc, loss);
-                    } else {
-                        small.add(exact_losses(args, io, i, $lanes));
-                    }
-                    // The fast losses, each within its budget (a small block's sum comes from
-                    // the wide path, which is what the sum needs; writing the wide losses here
-                    // too cost the Cortex-M4F 8 instructions per element).
                     if let Some(losses) = losses.as_deref_mut() {
-                        store_at(s, loss, losses, i, $lanes);
+                        store_at(s, $loss, losses, i, $lanes);
                     }
-                    io.store_grad(s, i, $lanes, grad);
+                    io.store_grad(s, i, $lanes, $grad);
+                    $loss
+                }};
+                ($k:expr, $lanes:expr) => {{
+                    let (loss, grad) = block_at!($k, $lanes);
+                    block_done!($k, $lanes, loss, grad)
                 }};
             }
-            // Four full blocks at a time where they fit, once the watch is over (after the first
-            // block, nearly always): four independent chains in flight, and no test per block
-            // (not on one lane, where it would only quadruple the code).
             let blocks = if S::LANES > 1 && span_len - off >= 4 * S::LANES && !small.watching() {
-                let l = S::LANES;
-                block_done!(0, l, false);
-                block_done!(1, l, false);
-                block_done!(2, l, false);
-                block_done!(3, l, false);
+                // The four blocks' losses meet the wide accumulator together (its float32 →
+                // float64 conversions cost AVX-512 a tenth of the loop), each scaled by 1/4 so
+                // that their float32 sum (three roundings) cannot overflow; the ×4 in the
+                // accumulator's width is exact. Where the sum is subnormal, its roundings cost
+                // at most 2^-148 per element once scaled back: nothing against a sum that has
+                // reached SMALL.
+                let (l, quarter) = (S::LANES, s.splat(0.25));
+                let mut group = s.mul(block_done!(0, l), quarter);
+                group = s.mul_add(block_done!(1, l), quarter, group);
+                group = s.mul_add(block_done!(2, l), quarter, group);
+                group = s.mul_add(block_done!(3, l), quarter, group);
+                acc = s.acc_add_product(acc, group, s.splat(4.0));
                 4
             } else {
-                block_done!(0, lanes, true);
+                // Each block alone; while every loss so far is small ([`SmallSums`]), a block's
+                // small losses are replaced by the wide path's before its gradient is written.
+                let (loss, grad) = block_at!(0, lanes);
+                if !small.watching() {
+                    acc = s.acc_add(acc, loss);
+                } else if s.any(s.le(s.splat(SMALL), loss)) {
+                    small.stop();
+                    acc = s.acc_add(acc, loss);
+                } else {
+                    small.add(exact_losses(args, io, base + off, lanes));
+                }
+                block_done!(0, lanes, loss, grad);
                 1
             };
             off += blocks * lanes;
@@ -220,7 +228,8 @@ fn block<S: Simd, F: Focus, H: TargetForm, I: Io>(
 }
 
 /// What both forms build on, for finite logits: `|x|`, `e = exp(−|x|)`, `σ(|x|) = 1/(1 + e)`,
-/// `σ(−|x|) = e·σ(|x|)` and `log1p(e)`.
+/// `σ(−|x|) = e·σ(|x|)` and `log1p(e)` (through a table where the backend has a fast one: the
+/// division it saves is the second of two per element).
 #[derive(Clone, Copy)]
 struct Parts<V> {
     ax: V,
@@ -235,7 +244,8 @@ impl<V: Copy> Parts<V> {
         let ax = s.abs(x);
         let e = math::exp(s, s.neg(ax));
         let big = s.div(s.splat(1.0), s.add(s.splat(1.0), e));
-        Parts { ax, big, small: s.mul(e, big), l: math::log1p(s, e) }
+        let l = if S::FAST_LOOKUP { math::log1p_of_unit(s, e) } else { math::log1p(s, e) };
+        Parts { ax, big, small: s.mul(e, big), l }
     }
 }
 

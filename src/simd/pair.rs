@@ -95,6 +95,12 @@ impl<S: Simd> Simd for Pair<S> {
         }
     }
 
+    const FAST_LOOKUP: bool = S::FAST_LOOKUP;
+    #[inline(always)]
+    fn lookup16(self, table: &[f32; 16], index: Self::V) -> Self::V {
+        (self.0.lookup16(table, index.0), self.0.lookup16(table, index.1))
+    }
+
     #[inline(always)]
     fn add(self, a: Self::V, b: Self::V) -> Self::V {
         both!(self.0, add, a, b)

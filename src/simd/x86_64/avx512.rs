@@ -56,6 +56,12 @@ impl Simd for Avx512 {
         let k = ((1u32 << n) - 1) as __mmask16;
         unsafe { _mm512_mask_storeu_ps(s.as_mut_ptr(), k, v) }
     }
+    const FAST_LOOKUP: bool = true;
+    /// One `vpermps`, which reads the low four bits of each index lane.
+    #[inline(always)]
+    fn lookup16(self, table: &[f32; 16], index: __m512) -> __m512 {
+        unsafe { _mm512_permutexvar_ps(_mm512_castps_si512(index), _mm512_loadu_ps(table.as_ptr())) }
+    }
     #[inline(always)]
     fn add(self, a: __m512, b: __m512) -> __m512 {
         unsafe { _mm512_add_ps(a, b) }
