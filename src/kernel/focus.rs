@@ -19,6 +19,11 @@ pub(crate) trait Focus: Copy {
     /// `m^γ` for `m` in [0, 1], given `ln m` where [`needs_ln`](Focus::needs_ln) says so (any
     /// value otherwise). No closure here: closures lose the caller's `#[target_feature]`.
     fn pow<S: Simd>(self, s: S, m: S::V, ln_m: S::V) -> S::V;
+    /// `γ·v`.
+    #[inline(always)]
+    fn times_gamma<S: Simd>(self, s: S, v: S::V) -> S::V {
+        s.mul(s.splat(self.gamma()), v)
+    }
 }
 
 /// γ = 2.
@@ -33,6 +38,11 @@ impl Focus for Two {
     #[inline(always)]
     fn pow<S: Simd>(self, s: S, m: S::V, _: S::V) -> S::V {
         s.mul(m, m)
+    }
+    /// `v + v`: exact, and an add (on Zen 4, off the FMA pipes that bound the kernels).
+    #[inline(always)]
+    fn times_gamma<S: Simd>(self, s: S, v: S::V) -> S::V {
+        s.add(v, v)
     }
 }
 

@@ -214,7 +214,7 @@ fn block<S: Simd, F: Focus, H: TargetForm, I: Io>(
     } else {
         soft_block(s, focus, x, y, parts, args.label_smoothing, w)
     };
-    let finite = s.le(s.abs(x), s.splat(f32::MAX));
+    let finite = s.finite_magnitude(parts.ax);
     if s.any(s.mask_not(finite)) || lanes < S::LANES {
         // Through arrays: the cold helper is compiled without the wrapper's target features, so
         // it must not touch a vector.
@@ -268,12 +268,12 @@ fn hard_block<S: Simd, F: Focus>(
     let wrong = s.mask_xor(s.le(s.splat(0.0), x), one);
     let m = s.select(wrong, big, small);
     let p_t = s.select(wrong, small, big);
-    let ce = s.add(s.select(wrong, ax, s.splat(0.0)), l);
+    let ce = s.add_where(wrong, l, ax);
     // ln m = −softplus(±|x|): −(|x| + l) when right, −l when wrong.
-    let ln_m = if focus.needs_ln() { s.neg(s.add(s.select(wrong, s.splat(0.0), ax), l)) } else { m };
+    let ln_m = if focus.needs_ln() { s.neg(s.add_where(s.mask_not(wrong), l, ax)) } else { m };
     let m_gamma = focus.pow(s, m, ln_m);
     let loss = s.mul(s.mul(s.select(one, w.loss1, w.loss0), m_gamma), ce);
-    let inner = s.mul_add(s.mul(s.splat(focus.gamma()), p_t), ce, m);
+    let inner = s.mul_add(focus.times_gamma(s, p_t), ce, m);
     let g = s.mul(s.mul(s.select(one, s.neg(w.grad1), w.grad0), m_gamma), inner);
     (loss, g)
 }
@@ -294,8 +294,8 @@ fn soft_block<S: Simd, F: Focus>(
     let pos = s.le(zero, x);
     let p = s.select(pos, big, small);
     let not_p = s.select(pos, small, big);
-    let softplus_x = s.add(s.select(pos, ax, zero), l);
-    let softplus_neg_x = s.add(s.select(pos, zero, ax), l);
+    let softplus_x = s.add_where(pos, l, ax);
+    let softplus_neg_x = s.add_where(s.mask_not(pos), l, ax);
     let keep = s.splat(1.0 - label_smoothing);
     let half = s.splat(0.5 * label_smoothing);
     let y1 = s.mul_add(y, keep, half);
@@ -321,7 +321,7 @@ fn soft_block<S: Simd, F: Focus>(
     // α·m^γ·(γ·r·ce + p − y'), with α·m^γ·γ formed first: γ·r alone overflows for a huge γ,
     // where m^γ is 0 (and ∞·0 would be NaN).
     let weighted = s.mul(alpha_grad, m_gamma);
-    let focused = s.mul(s.mul(weighted, s.splat(focus.gamma())), r);
+    let focused = s.mul(focus.times_gamma(s, weighted), r);
     let g = s.mul_add(focused, ce, s.mul(weighted, p_minus_y));
     (loss, g)
 }

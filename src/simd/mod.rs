@@ -100,6 +100,18 @@ pub(crate) trait Simd: Copy {
     fn abs(self, a: Self::V) -> Self::V;
     fn neg(self, a: Self::V) -> Self::V;
 
+    /// `a + b` in the lanes of `m`, `a` elsewhere (one masked add where the backend has merge
+    /// masking, rather than a blend and an add).
+    #[inline(always)]
+    fn add_where(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V {
+        self.add(a, self.select(m, b, self.splat(0.0)))
+    }
+    /// The lanes whose magnitude `ax = |x|` is finite (not +∞ nor NaN).
+    #[inline(always)]
+    fn finite_magnitude(self, ax: Self::V) -> Self::M {
+        self.le(ax, self.splat(f32::MAX))
+    }
+
     fn lt(self, a: Self::V, b: Self::V) -> Self::M;
     fn le(self, a: Self::V, b: Self::V) -> Self::M;
     fn eq(self, a: Self::V, b: Self::V) -> Self::M;

@@ -95,6 +95,14 @@ impl<S: Simd> Simd for Pair<S> {
         }
     }
 
+    #[inline(always)]
+    fn add_where(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V {
+        (self.0.add_where(m.0, a.0, b.0), self.0.add_where(m.1, a.1, b.1))
+    }
+    #[inline(always)]
+    fn finite_magnitude(self, ax: Self::V) -> Self::M {
+        (self.0.finite_magnitude(ax.0), self.0.finite_magnitude(ax.1))
+    }
     const FAST_LOOKUP: bool = S::FAST_LOOKUP;
     #[inline(always)]
     fn lookup16(self, table: &[f32; 16], index: Self::V) -> Self::V {
