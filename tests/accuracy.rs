@@ -89,14 +89,15 @@ fn case(task: Task) -> impl Strategy<Value = Case> {
     let soft = prop_oneof![Just(false), Just(true)];
     (classes, stratum, gamma(), alpha, any::<bool>(), label_smoothing, reduction, normalizer, soft)
         .prop_flat_map(move |(classes, stratum, gamma, alpha, per_class, ls, reduction, normalizer, soft)| {
-            // Up to 40 rows of few classes: the batched small-row path takes 16 rows at a time
-            // (under Miri 3: `tests/backend.rs` walks the batched rows).
+            // Up to 40 rows of up to 16 classes and 20 of up to 100: the batched rows take 16 at
+            // a time (rows of more classes: `tests/backend.rs`; under Miri 3 rows, and
+            // `tests/backend.rs` walks the batched rows).
             let max_rows: usize = if cfg!(miri) || classes > 100 {
                 3
             } else if classes <= 16 {
                 40
             } else {
-                8
+                20
             };
             let weight = match task {
                 Task::Sigmoid => (0.0f32..=1.0).boxed(),

@@ -168,7 +168,9 @@ fn check_batch(fl: &FocalLoss<'_>, task: Task, rows: usize, classes: usize) {
             .collect(),
     };
     let indices: Vec<i64> =
-        (0..rows).map(|r| if r % 5 == 4 { -100 } else { ((r * 7) % classes.max(1)) as i64 }).collect();
+        // Rows ignored only after the first sixteen, so that the kernels' batches of rows run
+        // whole as well as sent back to the row loop.
+        (0..rows).map(|r| if r % 5 == 4 && r >= 16 { -100 } else { ((r * 7) % classes.max(1)) as i64 }).collect();
     let per_row = task != Task::Sigmoid;
     let reduction = fl.reduction();
     let losses_len = if reduction != Reduction::None {
@@ -304,6 +306,16 @@ fn every_entry_point_at_every_length_and_odd_offset() {
                 if task == Task::Softmax || !cfg!(miri) {
                     check_batch(&fl, task, n, 3);
                     calls += 1;
+                }
+                // And n rows of 40 classes (rows of several vectors, batched too), and once 17
+                // rows of 300.
+                if task == Task::Softmax && !cfg!(miri) {
+                    check_batch(&fl, task, n, 40);
+                    calls += 1;
+                    if n == 17 {
+                        check_batch(&fl, task, n, 300);
+                        calls += 1;
+                    }
                 }
             }
         }

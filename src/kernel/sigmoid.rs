@@ -270,7 +270,7 @@ fn hard_block<S: Simd, F: Focus>(
     let p_t = s.select(wrong, small, big);
     let ce = s.add_where(wrong, l, ax);
     // ln m = −softplus(±|x|): −(|x| + l) when right, −l when wrong.
-    let ln_m = if focus.needs_ln() { s.neg(s.add_where(s.mask_not(wrong), l, ax)) } else { m };
+    let ln_m = if focus.needs_ln() { s.neg(s.add_unless(wrong, l, ax)) } else { m };
     let m_gamma = focus.pow(s, m, ln_m);
     let loss = s.mul(s.mul(s.select(one, w.loss1, w.loss0), m_gamma), ce);
     let inner = s.mul_add(focus.times_gamma(s, p_t), ce, m);
@@ -295,7 +295,7 @@ fn soft_block<S: Simd, F: Focus>(
     let p = s.select(pos, big, small);
     let not_p = s.select(pos, small, big);
     let softplus_x = s.add_where(pos, l, ax);
-    let softplus_neg_x = s.add_where(s.mask_not(pos), l, ax);
+    let softplus_neg_x = s.add_unless(pos, l, ax);
     let keep = s.splat(1.0 - label_smoothing);
     let half = s.splat(0.5 * label_smoothing);
     let y1 = s.mul_add(y, keep, half);

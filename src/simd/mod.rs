@@ -106,6 +106,11 @@ pub(crate) trait Simd: Copy {
     fn add_where(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V {
         self.add(a, self.select(m, b, self.splat(0.0)))
     }
+    /// `a + b` in the lanes where `m` does not hold, `a` elsewhere.
+    #[inline(always)]
+    fn add_unless(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V {
+        self.add(a, self.select(m, self.splat(0.0), b))
+    }
     /// The lanes whose magnitude `ax = |x|` is finite (not +∞ nor NaN).
     #[inline(always)]
     fn finite_magnitude(self, ax: Self::V) -> Self::M {
@@ -158,6 +163,14 @@ pub(crate) trait Simd: Copy {
     #[inline(always)]
     fn ln_given_complement(self, m: Self::V, one_minus_m: Self::V) -> Self::V {
         self.select(self.lt(self.splat(0.5), m), self.log1p(self.neg(one_minus_m)), self.ln(m))
+    }
+    /// `ln(1 + v)` for `v ≥ 0`: `log1p(v)` on its domain, `ln(1 + v)` above it (where `1 + v ≥ 2`
+    /// does not cancel) (see [`Simd::ln`]).
+    #[inline(always)]
+    fn ln_one_plus(self, v: Self::V) -> Self::V {
+        let one = self.splat(1.0);
+        let small = self.le(v, one);
+        self.select(small, self.log1p(self.select(small, v, one)), self.ln(self.add(one, v)))
     }
     /// [`math::pow_from_ln`]: `m^γ` for non-integer γ (see [`Simd::ln`]).
     #[inline(always)]

@@ -100,6 +100,10 @@ impl<S: Simd> Simd for Pair<S> {
         (self.0.add_where(m.0, a.0, b.0), self.0.add_where(m.1, a.1, b.1))
     }
     #[inline(always)]
+    fn add_unless(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V {
+        (self.0.add_unless(m.0, a.0, b.0), self.0.add_unless(m.1, a.1, b.1))
+    }
+    #[inline(always)]
     fn finite_magnitude(self, ax: Self::V) -> Self::M {
         (self.0.finite_magnitude(ax.0), self.0.finite_magnitude(ax.1))
     }

@@ -152,6 +152,15 @@ impl Simd for Scalar {
         }
     }
     #[inline(always)]
+    fn ln_one_plus(self, v: f32) -> f32 {
+        // A branch, so that one of the two is called.
+        if v <= 1.0 {
+            shared_log1p(v)
+        } else {
+            shared_ln(1.0 + v)
+        }
+    }
+    #[inline(always)]
     fn pow_from_ln(self, gamma: f32, ln_m: f32) -> f32 {
         shared_exp(gamma * ln_m)
     }

@@ -61,6 +61,10 @@ impl Simd for Avx512 {
     fn add_where(self, m: __mmask16, a: __m512, b: __m512) -> __m512 {
         unsafe { _mm512_mask_add_ps(a, m, a, b) }
     }
+    #[inline(always)]
+    fn add_unless(self, m: __mmask16, a: __m512, b: __m512) -> __m512 {
+        unsafe { _mm512_mask_add_ps(a, !m, a, b) }
+    }
     /// An integer compare of the bits, below those of +∞ (on Zen 4, off the FMA pipes).
     #[inline(always)]
     fn finite_magnitude(self, ax: __m512) -> __mmask16 {
