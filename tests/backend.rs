@@ -168,9 +168,11 @@ fn check_batch(fl: &FocalLoss<'_>, task: Task, rows: usize, classes: usize) {
             .collect(),
     };
     let indices: Vec<i64> =
-        // Rows ignored only after the first sixteen, so that the kernels' batches of rows run
-        // whole as well as sent back to the row loop.
-        (0..rows).map(|r| if r % 5 == 4 && r >= 16 { -100 } else { ((r * 7) % classes.max(1)) as i64 }).collect();
+        // Rows ignored only after the first batch of rows (a vector's lanes), so that the
+        // kernels' batches run whole as well as sent back to the row loop.
+        (0..rows)
+            .map(|r| if r % 5 == 4 && r >= lanes(fl.backend(), task) { -100 } else { ((r * 7) % classes.max(1)) as i64 })
+            .collect();
     let per_row = task != Task::Sigmoid;
     let reduction = fl.reduction();
     let losses_len = if reduction != Reduction::None {

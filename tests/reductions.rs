@@ -91,8 +91,10 @@ fn mean_of_2_pow_28_terms_keeps_float32_accuracy() {
 #[test]
 fn a_mean_of_huge_losses_is_finite() {
     for backend in Backend::ALL.into_iter().filter(|b| b.is_available()) {
-        for n in [1, 2, 7, 64, 129, 300] {
-            let logits: Vec<f32> = (0..n).map(|i| -3.0e38 + i as f32 * 1.0e36).collect();
+        for n in [1, 2, 7, 64, 129, 300, 256] {
+            // The last: every loss at float32's largest, four blocks of 32 lanes and more.
+            let logits: Vec<f32> =
+                (0..n).map(|i| if n == 256 { -f32::MAX } else { -3.0e38 + i as f32 * 1.0e36 }).collect();
             let targets = vec![1.0f32; n];
             let none = FocalLoss::builder().backend(backend).reduction(Reduction::None).build().unwrap();
             let mut losses = vec![0.0; n];

@@ -56,8 +56,7 @@ macro_rules! paired {
 }
 
 /// A kernel's lanes as one of the backend's vectors: the AVX-512 softmax (its 16 lanes already
-/// batch rows of up to 16 classes, and its per-row buffers hold 16 lanes; pairs are not measured
-/// there), NEON (not measured on hardware) and the scalar backend (pairs would double the
+/// batch sixteen rows, and its per-row buffers hold 16 lanes; pairs are not measured there), NEON (not measured on hardware) and the scalar backend (pairs would double the
 /// microcontrollers' code).
 macro_rules! single {
     ($s:expr) => {

@@ -8,7 +8,7 @@
 //! every other class's is `−p_k·w_t·g_t`, so the exponentials of pass two are kept in the
 //! gradient buffer and pass three only scales them. Between passes two and three sits a chain of
 //! scalar work (the normaliser's logarithm, the target's terms, several divisions); for such
-//! rows the vector backends batch sixteen at a time and do that work one row per lane.
+//! rows the vector backends batch `LANES` at a time and do that work one row per lane.
 
 use super::focus::Focus;
 use super::{Hard, Soft, TargetForm};
@@ -517,6 +517,65 @@ fn transposed_rows<'t, S: Simd, F: Focus, I: Io>(
     true
 }
 
+/// A row's first pass: the maximum of its logits, whether any is NaN or +∞ (then the maximum
+/// means nothing), and the row's last block of logits (all of them, where they fit one vector).
+#[inline(always)]
+fn first_pass<S: Simd, I: Io>(s: S, io: &I, base: usize, classes: usize) -> (f32, bool, S::V) {
+    let inf = s.splat(f32::INFINITY);
+    // A row of one vector without the loop; not on one lane, where the branch cost the
+    // Cortex-M4F's `softmax_probs` entries 64 bytes of stack.
+    if S::LANES > 1 && classes <= S::LANES {
+        let x = io.load_x(s, base, classes, f32::NEG_INFINITY);
+        return (s.reduce_max(x), s.any(s.mask_not(s.lt(x, inf))), x);
+    }
+    let (mut vmax, mut bad) = (s.splat(f32::NEG_INFINITY), s.lt(inf, inf));
+    let mut last = vmax;
+    for_blocks!(S, classes, |off, lanes| {
+        let x = io.load_x(s, base + off, lanes, f32::NEG_INFINITY);
+        vmax = s.max(vmax, x);
+        bad = s.mask_or(bad, s.mask_not(s.lt(x, inf)));
+        last = x;
+    });
+    (s.reduce_max(vmax), s.any(bad), last)
+}
+
+/// A row's second pass, given its finite maximum: `others`, the sum of `exp(x_j − max)` over
+/// the classes below the maximum plus one for each class at it but the first (so that
+/// `1 − p_argmax = others/s`, never `1 − p`), and how many classes reach the maximum. With
+/// `keep`, the exponentials: returned for a row that fits one vector (its logits `x_single`
+/// from the first pass; a masked store read back at once would stall on store forwarding),
+/// else written to the gradient buffer.
+#[inline(always)]
+fn second_pass<S: Simd, I: Io>(
+    s: S,
+    io: &mut I,
+    base: usize,
+    classes: usize,
+    max: f32,
+    x_single: S::V,
+    keep: bool,
+) -> (f32, f32, S::V) {
+    let (vmax, one, zero) = (s.splat(max), s.splat(1.0), s.splat(0.0));
+    let (mut below, mut at_max) = (zero, zero);
+    let mut e_single = zero;
+    if classes <= S::LANES {
+        let (e, is_max) = (math::exp(s, s.sub(x_single, vmax)), s.eq(x_single, vmax));
+        (below, at_max, e_single) = (s.add_unless(is_max, zero, e), s.add_where(is_max, zero, one), e);
+    } else {
+        for_blocks!(S, classes, |off, lanes| {
+            let x = io.load_x(s, base + off, lanes, f32::NEG_INFINITY);
+            let (e, is_max) = (math::exp(s, s.sub(x, vmax)), s.eq(x, vmax));
+            below = s.add_unless(is_max, below, e);
+            at_max = s.add_where(is_max, at_max, one);
+            if keep {
+                io.store_grad(s, base + off, lanes, e);
+            }
+        });
+    }
+    let n_max = s.reduce_add(at_max);
+    (s.reduce_add(below) + (n_max - 1.0), n_max, e_single)
+}
+
 /// `LANES` rows from `row0`, each of at most [`BATCH_CLASSES`] classes with a class index and no
 /// smoothing: each row's maximum, then its exponentials (in registers for a row that fits one
 /// vector, else in the gradient buffer), then the normalisers and the target terms of all the
@@ -524,7 +583,7 @@ fn transposed_rows<'t, S: Simd, F: Focus, I: Io>(
 /// several divisions, costs more than a short row's vector passes), then each row's gradient.
 /// Returns false, having written nothing, when a row is ignored, holds NaN or +∞, or is all −∞:
 /// the caller then runs those rows one by one.
-#[allow(clippy::needless_range_loop, reason = "the second pass writes several arrays at row k")]
+#[allow(clippy::needless_range_loop, reason = "the second pass reads and writes arrays at row k")]
 #[inline(always)]
 fn small_rows<'t, S: Simd, F: Focus, I: Io>(
     s: S,
@@ -536,74 +595,29 @@ fn small_rows<'t, S: Simd, F: Focus, I: Io>(
 ) -> bool {
     let c = args.classes;
     let single = c <= S::LANES;
-    let (zero, one, inf, minus_inf) =
-        (s.splat(0.0), s.splat(1.0), s.splat(f32::INFINITY), s.splat(f32::NEG_INFINITY));
     let (mut max, mut x_t, mut w, mut t) = ([0.0f32; 16], [0.0f32; 16], [0.0f32; 16], [0usize; 16]);
-    let (mut others, mut unique, mut e_single) = ([0.0f32; 16], [0.0f32; 16], [zero; 16]);
-    // The blocks of a row: one, without a loop, for a row that fits a vector.
-    macro_rules! row_blocks {
-        (|$off:ident, $lanes:ident| $body:block) => {
-            if single {
-                let ($off, $lanes) = (0, c);
-                $body
-            } else {
-                for_blocks!(S, c, |$off, $lanes| $body);
-            }
-        };
-    }
-    // Σ exp(x_j − max) over the classes below the row's maximum and how many reach it, and the
-    // exponentials (kept in `e_single` or the gradient buffer).
-    macro_rules! second_pass {
-        ($k:expr, |$off:ident, $lanes:ident| $x:expr) => {{
-            let (k, vm) = ($k, s.splat(max[$k]));
-            let base = (row0 + k) * c;
-            let (mut below, mut at_max) = (zero, zero);
-            row_blocks!(|$off, $lanes| {
-                let x = $x;
-                let e = math::exp(s, s.sub(x, vm));
-                let is_max = s.eq(x, vm);
-                below = s.add_unless(is_max, below, e);
-                at_max = s.add_where(is_max, at_max, one);
-                if single {
-                    e_single[k] = e;
-                } else if I::GRAD {
-                    io.store_grad(s, base + $off, $lanes, e);
-                }
-            });
-            let n_max = s.reduce_add(at_max);
-            (others[k], unique[k]) = (s.reduce_add(below) + (n_max - 1.0), (n_max == 1.0) as u8 as f32);
-        }};
-    }
+    let (mut others, mut unique, mut e_single) = ([0.0f32; 16], [0.0f32; 16], [s.splat(0.0); 16]);
     for k in 0..S::LANES {
         let RowTarget::Class(class) = args.targets.row(row0 + k) else { return false };
         let base = (row0 + k) * c;
-        let (m, bad, x_single) = if single {
-            let x = io.load_x(s, base, c, f32::NEG_INFINITY);
-            (s.reduce_max(x), s.mask_not(s.lt(x, inf)), x)
-        } else {
-            let (mut vmax, mut bad) = (minus_inf, s.lt(inf, inf));
-            for_blocks!(S, c, |off, lanes| {
-                let x = io.load_x(s, base + off, lanes, f32::NEG_INFINITY);
-                vmax = s.max(vmax, x);
-                bad = s.mask_or(bad, s.mask_not(s.lt(x, inf)));
-            });
-            (s.reduce_max(vmax), bad, minus_inf)
-        };
-        if s.any(bad) || m == f32::NEG_INFINITY {
+        let (m, bad, x_single) = first_pass(s, io, base, c);
+        if bad || m == f32::NEG_INFINITY {
             return false;
         }
         (max[k], x_t[k], w[k], t[k]) = (m, io.x(base + class), args.weights.of(class), class);
         if single {
             // Nothing is written before the gradient: the second pass can follow at once.
-            second_pass!(k, |_off, _lanes| x_single);
+            let (o, n_max, e) = second_pass(s, io, base, c, m, x_single, true);
+            (others[k], unique[k], e_single[k]) = (o, (n_max == 1.0) as u8 as f32, e);
         }
     }
     if !single {
         // Every row's first pass came before anything is written (in place, the gradient
         // buffer holds the logits that a row sent back would need).
         for k in 0..S::LANES {
-            let base = (row0 + k) * c;
-            second_pass!(k, |off, lanes| io.load_x(s, base + off, lanes, f32::NEG_INFINITY));
+            let (base, none) = ((row0 + k) * c, s.splat(f32::NEG_INFINITY));
+            let (o, n_max, _) = second_pass(s, io, base, c, max[k], none, I::GRAD);
+            (others[k], unique[k]) = (o, (n_max == 1.0) as u8 as f32);
         }
     }
     let st = stats(s, s.load(&max), s.load(&others), s.load(&unique), focus.needs_ln());
@@ -664,7 +678,7 @@ struct Scale<V> {
     target_grad: f32,
 }
 
-/// Writes the gradient of a row left by [`one_row`].
+/// A row's last pass: writes the gradient left by [`one_row`] or [`small_rows`].
 #[inline(always)]
 fn scale_row<S: Simd, I: Io>(s: S, io: &mut I, classes: usize, row: Scale<S::V>) {
     let factor = s.splat(row.factor);
@@ -705,19 +719,11 @@ fn one_row<'t, S: Simd, F: Focus, H: TargetForm, I: Io>(
         return 0.0;
     }
 
-    // Pass 1: the maximum, and whether any logit is NaN or +∞.
-    let inf = s.splat(f32::INFINITY);
-    let (mut vmax, mut bad) = (s.splat(f32::NEG_INFINITY), s.lt(inf, inf));
-    for_blocks!(S, classes, |off, lanes| {
-        let x = io.load_x(s, base + off, lanes, f32::NEG_INFINITY);
-        vmax = s.max(vmax, x);
-        bad = s.mask_or(bad, s.mask_not(s.lt(x, inf)));
-    });
-    if s.any(bad) {
+    let (max, bad, x_single) = first_pass(s, io, base, classes);
+    if bad {
         set_row(s, io, base, classes, f32::NAN);
         return Wide::NAN;
     }
-    let max = s.reduce_max(vmax);
     let hard_class = match target {
         RowTarget::Class(t) if form.hard() => Some((t, io.x(base + t))),
         _ => None,
@@ -725,32 +731,9 @@ fn one_row<'t, S: Simd, F: Focus, H: TargetForm, I: Io>(
     if max == f32::NEG_INFINITY {
         return all_masked(s, args, io, base, target);
     }
-
-    // Pass 2: Σ exp(x_j − max) over the classes below the maximum, and how many reach it.
-    let (vmax, one, zero) = (s.splat(max), s.splat(1.0), s.splat(0.0));
-    let (mut below, mut at_max) = (zero, zero);
-    // A row that fits one vector keeps its exponentials in a register for pass 3 (a masked
-    // store read back at once would stall on store forwarding); a longer row keeps them in the
-    // gradient buffer.
-    let single = classes <= S::LANES;
-    let mut e_single = zero;
-    for_blocks!(S, classes, |off, lanes| {
-        let x = io.load_x(s, base + off, lanes, f32::NEG_INFINITY);
-        let e = math::exp(s, s.sub(x, vmax));
-        let is_max = s.eq(x, vmax);
-        below = s.add_unless(is_max, below, e);
-        at_max = s.add_where(is_max, at_max, one);
-        if form.hard() && I::GRAD {
-            // Kept for pass 3: the gradient of class k is −e_k·w_t·g_t/s.
-            if single {
-                e_single = e;
-            } else {
-                io.store_grad(s, base + off, lanes, e);
-            }
-        }
-    });
-    let n_max = s.reduce_add(at_max);
-    let others = s.reduce_add(below) + (n_max - 1.0);
+    // With one class index, the exponentials are kept for pass 3: the gradient of class k is
+    // −e_k·w_t·g_t/s.
+    let (others, n_max, e_single) = second_pass(s, io, base, classes, max, x_single, form.hard() && I::GRAD);
     let st = stats(Scalar, max, others, (n_max == 1.0) as u8 as f32, focus.needs_ln());
 
     if let Some((t, x_t)) = hard_class {
@@ -788,6 +771,7 @@ fn one_row<'t, S: Simd, F: Focus, H: TargetForm, I: Io>(
     let vst = st.splat(s);
 
     // Pass 3: the row's loss and G = Σ_j w_j·τ_j·g_j.
+    let zero = s.splat(0.0);
     let mut loss = s.acc_zero();
     let mut g_sum = zero;
     for_blocks!(S, classes, |off, lanes| {

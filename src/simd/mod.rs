@@ -82,6 +82,7 @@ pub(crate) trait Simd: Copy {
     /// `index`. The default goes through a buffer on the stack.
     #[inline(always)]
     fn lookup16(self, table: &[f32; 16], index: Self::V) -> Self::V {
+        const { assert!(Self::LANES <= 16, "wider backends override lookup16") };
         let (mut i, mut out) = ([0.0; 16], [0.0; 16]);
         self.store(index, &mut i);
         for (o, i) in out.iter_mut().zip(i).take(Self::LANES) {
@@ -101,7 +102,8 @@ pub(crate) trait Simd: Copy {
     fn neg(self, a: Self::V) -> Self::V;
 
     /// `a + b` in the lanes of `m`, `a` elsewhere (one masked add where the backend has merge
-    /// masking, rather than a blend and an add).
+    /// masking, rather than a blend and an add; the default's `a + 0` turns an `a` of −0 into
+    /// +0, which the kernels never pass).
     #[inline(always)]
     fn add_where(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V {
         self.add(a, self.select(m, b, self.splat(0.0)))
@@ -180,7 +182,8 @@ pub(crate) trait Simd: Copy {
 
     /// The sum of the lanes, in a fixed order.
     fn reduce_add(self, a: Self::V) -> f32;
-    /// The largest lane (the kernels never pass NaN).
+    /// The largest lane; unspecified (but no panic) where a lane is NaN, which the kernels test
+    /// for apart and then discard the result.
     fn reduce_max(self, a: Self::V) -> f32;
 
     fn acc_zero(self) -> Self::Acc;

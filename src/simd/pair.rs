@@ -213,6 +213,10 @@ impl<S: Simd> Simd for Pair<S> {
         both!(self.0, ln_given_complement, m, one_minus_m)
     }
     #[inline(always)]
+    fn ln_one_plus(self, v: Self::V) -> Self::V {
+        (self.0.ln_one_plus(v.0), self.0.ln_one_plus(v.1))
+    }
+    #[inline(always)]
     fn pow_from_ln(self, gamma: f32, ln_m: Self::V) -> Self::V {
         (self.0.pow_from_ln(gamma, ln_m.0), self.0.pow_from_ln(gamma, ln_m.1))
     }
