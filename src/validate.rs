@@ -63,7 +63,11 @@ fn check_common(
         if class_alpha.len() != classes {
             return Err(Error::ClassAlphaLength { got: class_alpha.len(), expected: classes });
         }
-        check_class_alpha(class_alpha, class_alpha_max)?;
+        // Built options hold finite weights of at least 0; the scan only names the first one
+        // above this task's bound.
+        if fl.class_alpha_summary.heaviest > class_alpha_max {
+            check_class_alpha(class_alpha, class_alpha_max)?;
+        }
     }
     if let Some(got) = out.losses {
         if fl.reduction != Reduction::None {
@@ -230,7 +234,7 @@ struct Task {
 /// The largest weight: of the per-class α if given, else α, else 1.
 fn heaviest_weight(fl: &FocalLoss<'_>) -> f32 {
     match fl.class_alpha {
-        Some(class_alpha) => class_alpha.iter().fold(0.0f32, |m, &w| m.max(w)),
+        Some(_) => fl.class_alpha_summary.heaviest,
         None => fl.alpha.unwrap_or(1.0),
     }
 }
@@ -242,7 +246,6 @@ fn heaviest_weight(fl: &FocalLoss<'_>) -> f32 {
 /// In float32 alone: software float64 here would cost microcontrollers flash and stack.
 fn needs_wide(fl: &FocalLoss<'_>, divisor: f32, task: Task) -> bool {
     let tiny = |w: f32| w > 0.0 && w < TINY;
-    let class_alpha = fl.class_alpha.unwrap_or(&[]);
     let heaviest = heaviest_weight(fl);
     let (ls, shares, targets, row_mass) = (fl.label_smoothing, task.shares, task.targets, task.row_mass);
     fl.gamma > task.max_gamma
@@ -250,7 +253,7 @@ fn needs_wide(fl: &FocalLoss<'_>, divisor: f32, task: Task) -> bool {
         || targets == UnitTargets::Tiny
         || (ls > 0.0 && ls < TINY * shares as f32)
         || fl.alpha.is_some_and(tiny)
-        || class_alpha.iter().any(|&w| tiny(w))
+        || fl.class_alpha_summary.tiny
         || heaviest * row_mass.max(1.0) > HUGE
 }
 
