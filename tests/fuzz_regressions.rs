@@ -497,3 +497,27 @@ fn limit_of_an_infinite_logit_with_a_small_mass() {
         ..Case::default()
     });
 }
+
+/// Session 7's 150-second fuzz run: the oracle, not the library, was wrong. With γ = 3.5e18 and
+/// label smoothing 2.8e-17, at x = +∞ and y = 0, `m = 1 − ls/2` rounds to 1 in float64 and the
+/// oracle's `m.powf(γ)` gave 1 where the value is `e^(−γ·ls/2) ≈ 4e-22` (the wide path had it
+/// right: 6.4e-24 against an "exact" 1.5e-2). The oracle now forms `m^γ` through `log1p(−p_t)`.
+#[test]
+fn huge_gamma_at_an_infinite_logit_with_a_tiny_smoothing() {
+    let (gamma, ls, alpha) = (3.463808e18f32, 2.8395158e-17f32, 0.9853927f32);
+    let case = Case {
+        gamma,
+        alpha: Some(alpha),
+        label_smoothing: ls,
+        reduction: Reduction::None,
+        logits: vec![f32::INFINITY, f32::INFINITY, -3.047161, 0.0],
+        values: vec![0.0, 1.0, 0.0, 0.0],
+        ..Case::default()
+    };
+    // The limit at x = +∞, y = 0: α_t·m^γ·(p − y') with p = 1, y' = ls/2, m = 1 − ls/2.
+    let (g, l, a) = (gamma as f64, ls as f64 / 2.0, alpha as f64);
+    let want = (a * l + (1.0 - a) * (1.0 - l)) * (g * (-l).ln_1p()).exp() * (1.0 - l);
+    let exact = case.exact();
+    assert!((exact.grad[0].value - want).abs() <= 1e-12 * want, "oracle {} vs {want}", exact.grad[0].value);
+    assert_meets_contract(&case);
+}

@@ -167,6 +167,18 @@ fn reduce(opts: &Options, losses: Vec<LossTerm>, grads: Vec<GradTerm>, count: us
     }
 }
 
+/// `m^γ` for `m` in [0, 1], given also `1 − m` formed without cancellation: through
+/// `log1p(−(1 − m))` above 1/2, where `m` itself may have rounded to 1 in float64 and a huge γ
+/// would turn the lost `1 − m` into a factor of 1 where it is `e^(−γ·(1 − m))` (a fuzz finding:
+/// γ = 3.5e18 with label smoothing 2.8e-17 at x = +∞). `0^0 = 1`, as Rust's `powf` has it.
+fn pow_given_complement(m: f64, one_minus_m: f64, gamma: f64) -> f64 {
+    if m > 0.5 {
+        (gamma * (-one_minus_m).ln_1p()).exp()
+    } else {
+        m.powf(gamma)
+    }
+}
+
 /// One sigmoid element (DESIGN §2.1): logit `x`, target `y`, α source `a` (class α or α), returns
 /// its loss, gradient, the gradient's S, and κ.
 fn sigmoid_element(x: f64, y: f64, a: Option<f64>, ls: f64, gamma: f64) -> (f64, f64, f64, f64) {
@@ -182,7 +194,7 @@ fn sigmoid_element(x: f64, y: f64, a: Option<f64>, ls: f64, gamma: f64) -> (f64,
         Some(a) => a * yp + (1.0 - a) * ny,
         None => 1.0,
     };
-    let mg = m.powf(gamma); // Rust's powf has 0^0 = 1
+    let mg = pow_given_complement(m, p * yp + q * ny, gamma);
 
     // m^γ may underflow even float64 (a huge γ) where m > 0; against an infinite ce (x = ±∞)
     // the product's limit is still +∞.
@@ -284,7 +296,7 @@ fn softmax_row(x: &[f64], c: &[f64], hard_target: Option<usize>, gamma: f64) -> 
             let lj = (x[j] - mx) - log1p_s;
             (pj, 1.0 - pj, lj, pj * lj / (1.0 - pj))
         };
-        let qg = qj.powf(gamma); // 0^0 = 1
+        let qg = pow_given_complement(qj, pj, gamma);
         p[j] = pj;
         q[j] = qj;
         loss_terms[j] = mul0(c[j], -(qg * lj));
