@@ -5,10 +5,19 @@
 //! logit at `i` before it writes the gradient at `i`, and never reads a logit after writing its
 //! gradient, so the in-place form computes the same values as the others.
 
+use core::ops::Range;
+
 /// The logits and, when wanted, the gradient buffer.
 pub(crate) trait Io {
     /// Whether a gradient is wanted at all.
     const GRAD: bool;
+    /// The same shape over a part of the buffers, indexed from 0.
+    type Span<'s>: Io
+    where
+        Self: 's;
+    /// The elements in `range`, as buffers of their own: a kernel that works inside a span
+    /// whose length the compiler knows needs no bounds check per load or store.
+    fn span(&mut self, range: Range<usize>) -> Self::Span<'_>;
     /// The logit at `i`.
     fn x(&self, i: usize) -> f32;
     /// Writes the gradient at `i` (a no-op when `GRAD` is false).
@@ -29,6 +38,15 @@ pub(crate) struct Forward<'a>(pub(crate) &'a [f32]);
 
 impl Io for Forward<'_> {
     const GRAD: bool = false;
+    type Span<'s>
+        = Forward<'s>
+    where
+        Self: 's;
+
+    #[inline(always)]
+    fn span(&mut self, range: Range<usize>) -> Forward<'_> {
+        Forward(&self.0[range])
+    }
 
     #[inline(always)]
     fn x(&self, i: usize) -> f32 {
@@ -65,6 +83,15 @@ pub(crate) struct Separate<'a> {
 
 impl Io for Separate<'_> {
     const GRAD: bool = true;
+    type Span<'s>
+        = Separate<'s>
+    where
+        Self: 's;
+
+    #[inline(always)]
+    fn span(&mut self, range: Range<usize>) -> Separate<'_> {
+        Separate { logits: &self.logits[range.clone()], grad: &mut self.grad[range] }
+    }
 
     #[inline(always)]
     fn x(&self, i: usize) -> f32 {
@@ -102,6 +129,15 @@ pub(crate) struct InPlace<'a>(pub(crate) &'a mut [f32]);
 
 impl Io for InPlace<'_> {
     const GRAD: bool = true;
+    type Span<'s>
+        = InPlace<'s>
+    where
+        Self: 's;
+
+    #[inline(always)]
+    fn span(&mut self, range: Range<usize>) -> InPlace<'_> {
+        InPlace(&mut self.0[range])
+    }
 
     #[inline(always)]
     fn x(&self, i: usize) -> f32 {
@@ -138,7 +174,7 @@ impl Io for InPlace<'_> {
 #[inline(always)]
 pub(crate) fn load_at<S: crate::simd::Simd>(s: S, v: &[f32], off: usize, n: usize, pad: f32) -> S::V {
     if n == S::LANES {
-        s.load(&v[off..])
+        s.load(&v[off..off + S::LANES])
     } else {
         s.load_partial(&v[off..], n, pad)
     }
@@ -148,7 +184,7 @@ pub(crate) fn load_at<S: crate::simd::Simd>(s: S, v: &[f32], off: usize, n: usiz
 #[inline(always)]
 pub(crate) fn store_at<S: crate::simd::Simd>(s: S, x: S::V, v: &mut [f32], off: usize, n: usize) {
     if n == S::LANES {
-        s.store(x, &mut v[off..]);
+        s.store(x, &mut v[off..off + S::LANES]);
     } else {
         s.store_partial(x, &mut v[off..], n);
     }

@@ -16,14 +16,22 @@ pub(crate) trait Focus: Copy {
     fn needs_ln(self) -> bool {
         false
     }
-    /// `m^γ` for `m` in [0, 1], given `ln m` where [`needs_ln`](Focus::needs_ln) says so (any
-    /// value otherwise). No closure here: closures lose the caller's `#[target_feature]`.
-    fn pow<S: Simd>(self, s: S, m: S::V, ln_m: S::V) -> S::V;
+    /// `m^γ` for `m` in [0, 1]; `ln_m` is asked for `ln m` only where
+    /// [`needs_ln`](Focus::needs_ln) says so.
+    fn pow<S: Simd, L: LnM<S>>(self, s: S, m: S::V, ln_m: L) -> S::V;
     /// `γ·v`.
     #[inline(always)]
     fn times_gamma<S: Simd>(self, s: S, v: S::V) -> S::V {
         s.mul(s.splat(self.gamma()), v)
     }
+}
+
+/// How [`Focus::pow`] finds `ln m`: inside the branch that reads it, so that the one kernel
+/// whose γ is decided at run time (the scalar backend's) does not compute it, and then discard
+/// it, for every γ that needs none. No closure: closures lose the caller's `#[target_feature]`.
+pub(crate) trait LnM<S: Simd>: Copy {
+    /// `ln m`.
+    fn ln_m(self, s: S) -> S::V;
 }
 
 /// γ = 2.
@@ -36,7 +44,7 @@ impl Focus for Two {
         2.0
     }
     #[inline(always)]
-    fn pow<S: Simd>(self, s: S, m: S::V, _: S::V) -> S::V {
+    fn pow<S: Simd, L: LnM<S>>(self, s: S, m: S::V, _: L) -> S::V {
         s.mul(m, m)
     }
     /// `v + v`: exact, and an add (on Zen 4, off the FMA pipes that bound the kernels).
@@ -46,19 +54,27 @@ impl Focus for Two {
     }
 }
 
-/// γ decided at run time (the scalar backend's one kernel instance): γ and whether `ln m` is
-/// needed are kept as plain values beside the form, so that the element loop reads them instead
-/// of matching the form for each.
+/// γ decided at run time (the scalar backend's one kernel instance): γ, whether `ln m` is
+/// needed and whether γ = 2 are kept as plain values beside the form, so that the element loop
+/// tests them instead of matching the form for each (a four-way match per element made the
+/// Cortex-M4F's register allocator shuffle a dozen registers around the jump: 5 instructions
+/// per element).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Runtime {
     form: Dynamic,
     gamma: f32,
     needs_ln: bool,
+    two: bool,
 }
 
 impl Runtime {
     pub(crate) fn new(form: Dynamic) -> Runtime {
-        Runtime { form, gamma: form.gamma(), needs_ln: matches!(form, Dynamic::Real(_)) }
+        Runtime {
+            form,
+            gamma: form.gamma(),
+            needs_ln: matches!(form, Dynamic::Real(_)),
+            two: form == Dynamic::Two,
+        }
     }
 }
 
@@ -72,10 +88,12 @@ impl Focus for Runtime {
         self.needs_ln
     }
     #[inline(always)]
-    fn pow<S: Simd>(self, s: S, m: S::V, ln_m: S::V) -> S::V {
+    fn pow<S: Simd, L: LnM<S>>(self, s: S, m: S::V, ln_m: L) -> S::V {
+        if self.two {
+            return s.mul(m, m);
+        }
         match self.form {
-            Dynamic::Two => s.mul(m, m),
-            Dynamic::Zero => s.splat(1.0),
+            Dynamic::Two | Dynamic::Zero => s.splat(1.0),
             Dynamic::Int(mut n) => {
                 let (mut base, mut acc) = (m, s.splat(1.0));
                 while n > 0 {
@@ -87,7 +105,7 @@ impl Focus for Runtime {
                 }
                 acc
             }
-            Dynamic::Real(gamma) => s.pow_from_ln(gamma, ln_m),
+            Dynamic::Real(gamma) => s.pow_from_ln(gamma, ln_m.ln_m(s)),
         }
     }
 }

@@ -10,7 +10,7 @@
 //! scalar work (the normaliser's logarithm, the target's terms, several divisions); for such
 //! rows the vector backends batch `LANES` at a time and do that work one row per lane.
 
-use super::focus::Focus;
+use super::focus::{Focus, LnM};
 use super::{Hard, Soft, TargetForm};
 use crate::io::{load_at, Io};
 use crate::options::FocalLoss;
@@ -255,14 +255,29 @@ fn terms<S: Simd, F: Focus>(s: S, focus: F, x: S::V, st: &Stats<S::V>) -> Terms<
         s.sub(s.sub(s.mul(x, half), s.mul(max, half)), st.half_log_s),
     );
     let l_over_q = s.select(is_argmax, st.argmax_l_over_q, s.div(s.add(half_l, half_l), q));
-    let ln_q = if focus.needs_ln() { s.select(is_argmax, st.argmax_ln_q, s.log1p(s.neg(p))) } else { q };
-    let q_gamma = focus.pow(s, q, ln_q);
+    let q_gamma = focus.pow(s, q, LnQ { is_argmax, argmax_ln_q: st.argmax_ln_q, p });
     // g = q^γ·γ·p·l/(1 − p) − q^γ, with q^γ·γ formed first: γ·p alone overflows for a huge γ,
     // where q^γ is 0 (and ∞·0 would be NaN). The focusing part is 0 where p is (masked
     // classes, and the far tail of a huge row), where l/(1 − p) may be −∞.
     let focused = s.mul(s.mul(q_gamma, s.splat(focus.gamma())), p);
     let g = s.mul_add(focused, l_over_q, s.neg(q_gamma));
     Terms { p, q, g: s.select(s.eq(p, zero), s.neg(q_gamma), g), half_loss: s.neg(s.mul(q_gamma, half_l)) }
+}
+
+/// `ln q = ln(1 − p)` of a class: `log1p(−p)`, or the row's arg-max value (from the sum of the
+/// others, [`Stats`]).
+#[derive(Clone, Copy)]
+struct LnQ<S: Simd> {
+    is_argmax: S::M,
+    argmax_ln_q: S::V,
+    p: S::V,
+}
+
+impl<S: Simd> LnM<S> for LnQ<S> {
+    #[inline(always)]
+    fn ln_m(self, s: S) -> S::V {
+        s.select(self.is_argmax, self.argmax_ln_q, s.log1p(s.neg(self.p)))
+    }
 }
 
 /// One class's terms, for the per-row scalar work.

@@ -26,8 +26,7 @@ const LOG1P_R: [f32; 4] = [0.666_666_4, 0.400_075_6, 0.282_366_2, 0.268_515];
 /// one subnormal ulp where the result is below 2^-126 (results below 2^-150 are 0).
 #[inline(always)]
 pub(crate) fn exp<S: Simd>(s: S, x: S::V) -> S::V {
-    // e^-104 rounds to 0; clamping keeps n inside the range of `scale_by_pow2`.
-    let x = s.max(x, s.splat(-104.0));
+    let x = s.exp_floor(x);
     let n = s.round(s.mul(x, s.splat(LOG2_E)));
     // r = x − n·ln2 in two steps: the first is exact, so r carries no cancellation error.
     let r = s.mul_add(n, s.splat(-LN2_HI), x);

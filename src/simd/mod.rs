@@ -113,6 +113,15 @@ pub(crate) trait Simd: Copy {
     fn add_unless(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V {
         self.add(a, self.select(m, self.splat(0.0), b))
     }
+    /// For hard targets (`y` 0 or 1) and logits `x` not NaN: the lanes where `y = 1`, and those
+    /// where `x` is on the wrong side of 0 for its target (`x < 0` for `y = 1`, `x ≥ 0` for
+    /// `y = 0`). At `x = ±0` either side gives the same values, so a backend may count −0 as
+    /// negative.
+    #[inline(always)]
+    fn hard_target_sides(self, x: Self::V, y: Self::V) -> (Self::M, Self::M) {
+        let one = self.eq(y, self.splat(1.0));
+        (one, self.mask_xor(self.le(self.splat(0.0), x), one))
+    }
     /// The lanes whose magnitude `ax = |x|` is finite (not +∞ nor NaN).
     #[inline(always)]
     fn finite_magnitude(self, ax: Self::V) -> Self::M {
@@ -138,6 +147,12 @@ pub(crate) trait Simd: Copy {
     fn frexp(self, x: Self::V) -> (Self::V, Self::V);
     /// `2^n` for whole numbers `n` in [−126, 127] (built from the exponent bits).
     fn pow2(self, n: Self::V) -> Self::V;
+    /// `x` brought into [`math::exp`]'s working range: `max(x, −104)` (e^−104 rounds to 0), so
+    /// that `round` and `scale_by_pow2` see arguments in their domains.
+    #[inline(always)]
+    fn exp_floor(self, x: Self::V) -> Self::V {
+        self.max(x, self.splat(-104.0))
+    }
     /// `a · 2^n` for whole numbers `n` in [−150, 127] and `a` in [1/2, 2], rounded once (also
     /// into the subnormals): `2^n` is applied as `2^max(n, −126) · 2^(n − max(n, −126))`.
     #[inline(always)]

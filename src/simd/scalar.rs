@@ -65,6 +65,20 @@ impl Simd for Scalar {
     fn neg(self, a: f32) -> f32 {
         -a
     }
+    /// From the bits, with no move of the FPU's flags (Cortex-M4F): `y = 1` shifted left by 8
+    /// is the sign bit alone (0 and −0 give 0), so the sign of `x ^ (y << 8)` is clear exactly
+    /// on the wrong side (−0 counting as negative).
+    #[inline(always)]
+    fn hard_target_sides(self, x: f32, y: f32) -> (bool, bool) {
+        let (x, y) = (x.to_bits(), y.to_bits());
+        (y == 1f32.to_bits(), (x ^ (y << 8)) as i32 >= 0)
+    }
+    /// An integer compare of the bits, below those of +∞: no move of the FPU's flags
+    /// (Cortex-M4F).
+    #[inline(always)]
+    fn finite_magnitude(self, ax: f32) -> bool {
+        ax.to_bits() < 0x7f80_0000
+    }
     #[inline(always)]
     fn lt(self, a: f32, b: f32) -> bool {
         a < b
@@ -120,6 +134,13 @@ impl Simd for Scalar {
     #[inline(always)]
     fn pow2(self, n: f32) -> f32 {
         f32::from_bits((((n as i32) + 127) as u32) << 23)
+    }
+    /// No floor: the rare branch of [`Scalar::scale_by_pow2`] gives 0 for every `n` below −150
+    /// (−∞ included) whatever `a` is, and on one lane the floor costs a comparison, a move of
+    /// the FPU's flags and a conditional move per exponential (Cortex-M4F).
+    #[inline(always)]
+    fn exp_floor(self, x: f32) -> f32 {
+        x
     }
     #[inline(always)]
     fn scale_by_pow2(self, a: f32, n: f32) -> f32 {
@@ -194,10 +215,14 @@ impl Simd for Scalar {
 
 // The out-of-line copies behind the rare-path hooks: one each in a whole program.
 
-/// `a · 2^n` for n in [−150, −126): [`Simd::scale_by_pow2`]'s rare path.
+/// `a · 2^n` for `n` below −126: [`Simd::scale_by_pow2`]'s rare path; 0 below −150, where `a`
+/// may be anything (`exp_floor` lets any `x` through: `n` may be −∞ and `a` NaN).
 #[cold]
 #[inline(never)]
 fn shared_scale_into_subnormals(a: f32, n: f32) -> f32 {
+    if n < -150.0 {
+        return 0.0;
+    }
     a * Scalar.pow2(-126.0) * Scalar.pow2(n + 126.0)
 }
 
