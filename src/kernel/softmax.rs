@@ -365,20 +365,37 @@ pub(crate) fn run<'t, S: Simd, F: Focus, H: TargetForm, I: Io, R: RowTargets<'t>
 
 /// After a unit of rows from the fast path whose largest loss is `largest`, up to `row`: stops
 /// the watch if that loss reaches [`SMALL`] (or is NaN); else runs the next rows on the wide path
-/// (loss and gradient) until one does, and returns the row after them ([`SmallSums`]).
-#[inline(never)]
-#[cold]
+/// ([`wide_rows`]), and returns the row after them ([`SmallSums`]). The test is inline: the
+/// wide path's frame (160 bytes on the Cortex-M4F, the largest part of a call's peak) is entered
+/// only while the sum is small.
+#[inline(always)]
 fn after_watched<'t, I: Io>(
     small: &mut SmallSums,
     largest: Wide,
     args: &Args<'_, impl RowTargets<'t>>,
     io: &mut I,
-    mut row: usize,
-    mut losses: Option<&mut [f32]>,
+    row: usize,
+    losses: Option<&mut [f32]>,
 ) -> usize {
     if largest >= Wide::from(SMALL) || largest.is_nan() {
         small.stop();
+        row
+    } else {
+        wide_rows(small, args, io, row, losses)
     }
+}
+
+/// The rows from `row` on the wide path (loss and gradient) until one's loss is not small;
+/// returns the row after them.
+#[inline(never)]
+#[cold]
+fn wide_rows<'t, I: Io>(
+    small: &mut SmallSums,
+    args: &Args<'_, impl RowTargets<'t>>,
+    io: &mut I,
+    mut row: usize,
+    mut losses: Option<&mut [f32]>,
+) -> usize {
     while small.watching() && row < args.rows {
         let loss = exact_row(args, io, row);
         small.add(loss);

@@ -29,6 +29,15 @@ impl Simd for Scalar {
     fn store(self, v: f32, s: &mut [f32]) {
         s[0] = v;
     }
+    /// One lane: a part of it is no lane at all (`n` is 0), so no buffer on the stack (the
+    /// default's 64 bytes, in every frame that inlines a partial load).
+    #[inline(always)]
+    fn load_partial(self, _: &[f32], _: usize, pad: f32) -> f32 {
+        pad
+    }
+    /// One lane: nothing to write (`n` is 0).
+    #[inline(always)]
+    fn store_partial(self, _: f32, _: &mut [f32], _: usize) {}
     #[inline(always)]
     fn add(self, a: f32, b: f32) -> f32 {
         a + b
