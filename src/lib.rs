@@ -332,6 +332,7 @@ impl FocalLoss<'_> {
         self.run_softmax_rows(plan, io, targets, losses)
     }
 
+    #[inline(never)]
     fn run_softmax_probs<I: Io>(&self, plan: &Plan, io: I, probs: &[f32], losses: Option<&mut [f32]>) -> f32 {
         self.run_softmax_rows(plan, io, Probabilities { probs, classes: plan.classes }, losses)
     }

@@ -340,6 +340,7 @@ pub(crate) fn softmax_probs(
 }
 
 /// Softmax with class indices: one index per row, in `[0, classes)` or the ignore index.
+#[inline(always)]
 pub(crate) fn softmax(
     fl: &FocalLoss<'_>,
     logits: usize,

@@ -202,34 +202,42 @@ const ENTRY_POINTS: [(&str, EntryPoint); 6] = [
     ("sigmoid", |fl, b| {
         let out = Out::new().grad(&mut b.grad);
         let out = if fl.reduction() == Reduction::None { out.losses(&mut b.losses) } else { out };
+        measure::mark_call();
         fl.sigmoid(&b.logits, &b.values, 4, out)
     }),
     ("sigmoid_in_place", |fl, b| {
         let losses = (fl.reduction() == Reduction::None).then_some(&mut b.losses[..]);
+        measure::mark_call();
         fl.sigmoid_in_place(&mut b.logits, &b.values, 4, losses)
     }),
     ("softmax", |fl, b| {
         let out = Out::new().grad(&mut b.grad);
         let out = if fl.reduction() == Reduction::None { out.losses(&mut b.losses[..4]) } else { out };
+        measure::mark_call();
         fl.softmax(&b.logits, &b.indices, 4, out)
     }),
     ("softmax_in_place", |fl, b| {
         let losses = (fl.reduction() == Reduction::None).then_some(&mut b.losses[..4]);
+        measure::mark_call();
         fl.softmax_in_place(&mut b.logits, &b.indices, 4, losses)
     }),
     ("softmax_probs", |fl, b| {
         let out = Out::new().grad(&mut b.grad);
         let out = if fl.reduction() == Reduction::None { out.losses(&mut b.losses[..4]) } else { out };
+        measure::mark_call();
         fl.softmax_probs(&b.logits, &b.probs, 4, out)
     }),
     ("softmax_probs_in_place", |fl, b| {
         let losses = (fl.reduction() == Reduction::None).then_some(&mut b.losses[..4]);
+        measure::mark_call();
         fl.softmax_probs_in_place(&mut b.logits, &b.probs, 4, losses)
     }),
 ];
 
-/// Part 2b: the peak stack of every entry point, over two option sets (the plain binary one,
-/// and every option at once with a non-integer γ), against the budget.
+/// Part 2b: the peak stack of every entry point below its call, over two option sets (the plain
+/// binary one, and every option at once with a non-integer γ), against the budget; and, for the
+/// record, on the wide path (γ = 20, above the bound of every float32 kernel), whose float64
+/// frames (software float64 and libm's) the budget does not cover yet (issue 4's note).
 fn stack_peaks() -> u32 {
     static CLASS_ALPHA: [f32; 4] = [0.25, 0.5, 0.75, 1.0];
     let plain = FocalLoss::builder().gamma(2.0).alpha(0.25).build();
@@ -242,14 +250,14 @@ fn stack_peaks() -> u32 {
         .normalizer(2.0)
         .ignore_index(-100)
         .build();
-    let (Ok(plain), Ok(every)) = (plain, every) else {
+    let wide = FocalLoss::builder().gamma(20.0).alpha(0.25).build();
+    let (Ok(plain), Ok(every), Ok(wide)) = (plain, every, wide) else {
         hprintln!("FAIL stack: the options were refused");
         return 1;
     };
     let mut failed = 0;
     for (name, entry) in ENTRY_POINTS {
-        let mut peak = 0;
-        for fl in [&plain, &every] {
+        let mut peak_of = |fl: &FocalLoss<'_>| {
             let mut b = Buffers {
                 logits: core::array::from_fn(|i| i as f32 * 0.7 - 5.0),
                 values: core::array::from_fn(|i| (i % 3 == 0) as u8 as f32),
@@ -264,10 +272,19 @@ fn stack_peaks() -> u32 {
                 hprintln!("FAIL stack: {} refused its input: {}", name, e);
                 failed += 1;
             }
-            peak = peak.max(used);
-        }
+            used
+        };
+        let peak = peak_of(&plain).max(peak_of(&every));
+        let wide_peak = peak_of(&wide);
         let verdict = if peak <= budget::STACK_BYTES { "ok" } else { "OVER BUDGET" };
-        hprintln!("stack: {:<22} {:>4} bytes (budget {}): {}", name, peak, budget::STACK_BYTES, verdict);
+        hprintln!(
+            "stack: {:<22} {:>4} bytes (budget {}): {}; on the wide path {} bytes",
+            name,
+            peak,
+            budget::STACK_BYTES,
+            verdict,
+            wide_peak
+        );
         if peak > budget::STACK_BYTES {
             hprintln!(
                 "FAIL budget: {} uses {} bytes of stack, over the budget of {} (issue 4, acceptance 5)",

@@ -7,6 +7,7 @@
 //! reported. The counts are instructions, not cycles, and the same on every run.
 
 use core::ptr::{read_volatile, write_volatile};
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m::peripheral::SYST;
@@ -86,9 +87,26 @@ pub const PAINTED: usize = 4096;
 
 const PAINT: u32 = 0xa5a5_a5a5;
 
+/// The stack pointer [`mark_call`] saw last (0: none since [`stack_peak`] began).
+static CALL_SP: AtomicUsize = AtomicUsize::new(0);
+
+/// Records the stack pointer just before the call [`stack_peak`] measures: the call's peak is
+/// then taken below it, so that the harness's own frames (the closures between `stack_peak` and
+/// the call) do not count. The caller's frame is complete here (its prologue has run), and the
+/// call passes its arguments in registers or in that frame.
+#[inline(always)]
+pub fn mark_call() {
+    let sp: usize;
+    // SAFETY: reads the stack pointer.
+    unsafe { core::arch::asm!("mov {}, sp", out(reg) sp, options(nomem, nostack)) };
+    CALL_SP.store(sp, Ordering::Relaxed);
+}
+
 /// The peak stack use of `f`, in bytes: paints [`PAINTED`] bytes below the current stack
-/// pointer, calls `f`, and finds the lowest word no longer painted. It includes the few bytes
-/// of the closure's own frame; a result of `PAINTED` means "at least that much".
+/// pointer, calls `f`, and finds the lowest word no longer painted. Measured from the stack
+/// pointer [`mark_call`] recorded inside `f` if it did (the marked call's own use), else from
+/// this function's (the closure's frame included); a result of `PAINTED` means "at least
+/// that much".
 ///
 /// Nothing else may use the stack meanwhile: the firmware enables no interrupt.
 #[inline(never)]
@@ -103,11 +121,16 @@ pub fn stack_peak(f: &mut dyn FnMut()) -> usize {
         // interrupts); cortex-m-rt's stack is the top of the 4 MiB RAM, far above `PAINTED`.
         unsafe { write_volatile(a as *mut u32, PAINT) };
     }
+    CALL_SP.store(0, Ordering::Relaxed);
     f();
+    let top = match CALL_SP.load(Ordering::Relaxed) {
+        0 => sp,
+        marked => marked & !3,
+    };
     let mut a = bottom;
     // SAFETY: the same words, now possibly written by `f`.
-    while a < sp && unsafe { read_volatile(a as *const u32) } == PAINT {
+    while a < top && unsafe { read_volatile(a as *const u32) } == PAINT {
         a += 4;
     }
-    sp - a
+    top - a
 }
