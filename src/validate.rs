@@ -340,7 +340,11 @@ pub(crate) fn softmax_probs(
 }
 
 /// Softmax with class indices: one index per row, in `[0, classes)` or the ignore index.
-#[inline(always)]
+///
+/// Inlined into its entry point on bare-metal targets: out of line, its frame sat below the
+/// kernel's and took the Cortex-M4F's softmax entry to 516 bytes of stack (480 inlined). Not
+/// elsewhere: inlined, the AVX-512 kernel measured 2 % slower (C = 10, 80 and 1000).
+#[cfg_attr(target_os = "none", inline(always))]
 pub(crate) fn softmax(
     fl: &FocalLoss<'_>,
     logits: usize,
@@ -355,19 +359,38 @@ pub(crate) fn softmax(
     let elements = rows.checked_mul(classes).ok_or(Error::Shape)?;
     check_len(Buffer::Logits, logits, elements)?;
     check_common(fl, classes, elements, rows, out, f32::MAX)?;
-    let mut counted = 0;
-    for index in 0..rows {
-        match class_of(targets.get(index), classes, fl.ignore_index) {
-            Target::Class(_) => counted += 1,
-            Target::Ignored => {}
-            Target::Invalid => return Err(Error::Target { index }),
-        }
-    }
+    // One loop per index type: matching the type per row cost a tenth of a call at C = 10.
+    let counted = match targets {
+        Indices::U8(t) => counted_rows(t, classes, fl.ignore_index),
+        Indices::U16(t) => counted_rows(t, classes, fl.ignore_index),
+        Indices::U32(t) => counted_rows(t, classes, fl.ignore_index),
+        Indices::I32(t) => counted_rows(t, classes, fl.ignore_index),
+        Indices::I64(t) => counted_rows(t, classes, fl.ignore_index),
+    }?;
     let divisor = divisor(fl, counted);
     let task =
         Task { max_gamma: SOFTMAX_MAX_GAMMA, shares: classes, targets: UnitTargets::Hard, row_mass: 1.0 };
     let wide = needs_wide(fl, divisor, task);
     Ok(Plan { rows, classes, divisor, hard: fl.label_smoothing == 0.0, wide })
+}
+
+/// How many rows of `targets` have a class (are not ignored); an error names the first index
+/// that is neither a class nor the ignore index.
+#[inline(always)]
+fn counted_rows<T: Copy + Into<i64>>(
+    targets: &[T],
+    classes: usize,
+    ignore_index: Option<i64>,
+) -> Result<usize, Error> {
+    let mut counted = 0;
+    for (index, &t) in targets.iter().enumerate() {
+        match class_of(t.into(), classes, ignore_index) {
+            Target::Class(_) => counted += 1,
+            Target::Ignored => {}
+            Target::Invalid => return Err(Error::Target { index }),
+        }
+    }
+    Ok(counted)
 }
 
 /// What a class index means.
