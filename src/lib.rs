@@ -229,7 +229,7 @@ impl FocalLoss<'_> {
         let Out { losses, grad } = out;
         Ok(match grad {
             Some(grad) => self.run_softmax(&plan, Separate { logits, grad }, targets, losses),
-            None => self.run_softmax(&plan, Forward(logits), targets, losses),
+            None => self.run_softmax_forward(&plan, logits, targets, losses),
         })
     }
 
@@ -330,6 +330,21 @@ impl FocalLoss<'_> {
     ) -> f32 {
         let targets = ClassIndices { targets, classes: plan.classes, ignore_index: self.ignore_index };
         self.run_softmax_rows(plan, io, targets, losses)
+    }
+
+    /// Out of line, so that validation's frames (172 bytes on the Cortex-M4F) do not sit below
+    /// the kernel's: 624 → 464 bytes of stack for `softmax_probs` there.
+    /// [`run_softmax`](Self::run_softmax) forward only, out of line: inlined beside the
+    /// gradient's form, it added to the entry's frame (Cortex-M4F: 520 → 512 bytes of stack).
+    #[inline(never)]
+    fn run_softmax_forward(
+        &self,
+        plan: &Plan,
+        logits: &[f32],
+        targets: Indices<'_>,
+        losses: Option<&mut [f32]>,
+    ) -> f32 {
+        self.run_softmax(plan, Forward(logits), targets, losses)
     }
 
     #[inline(never)]

@@ -28,8 +28,8 @@ pub(crate) fn mul0<T: Float>(w: T, v: T) -> T {
 /// The focusing power `m^γ`, with exact fast forms for small integer γ.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Focus {
-    /// γ = 2, the paper's and the common choice: `m·m`. First, and a variant of its own, so that
-    /// a kernel that matches γ per element (the scalar one) tests one tag for it.
+    /// γ = 2, the paper's and the common choice: `m·m`, a variant of its own (the scalar
+    /// kernel, which decides γ per element, tests a flag for it: `kernel::focus::Runtime`).
     Two,
     /// γ = 0: `m^0 = 1`, even for m = 0 (plain cross-entropy).
     Zero,

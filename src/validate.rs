@@ -192,31 +192,35 @@ fn unit_targets_in_chunks(targets: &[f32]) -> Result<UnitTargets, Error> {
 }
 
 /// [`unit_targets`] one value at a time: a hard target takes two tests, and four hard targets in
-/// a row take one branch back (a quarter of the loop's own instructions).
+/// a row take one branch back (a quarter of the loop's own instructions); from the first four
+/// that are not all hard, [`classify`] takes the rest.
 #[inline(always)]
 fn unit_targets_branching(targets: &[f32]) -> Result<UnitTargets, Error> {
-    // 1, or ±0 (the sign shifted out).
-    let hard = |y: &f32| y.to_bits() == ONE || y.to_bits() << 1 == 0;
-    let mut kind = UnitTargets::Hard;
-    let mut fours = targets.chunks_exact(4);
     let mut index = 0;
-    for four in fours.by_ref() {
-        if !four.iter().all(hard) {
-            kind = classify(four, index, kind)?;
+    for four in targets.chunks_exact(4) {
+        if !four.iter().all(|&y| is_hard(y)) {
+            break;
         }
         index += 4;
     }
-    classify(fours.remainder(), index, kind)
+    classify(&targets[index..], index)
 }
 
-/// [`unit_targets_branching`]'s verdict on `targets`, found at `index`, given `kind` so far.
+/// 1, or ±0 (the sign shifted out).
+#[inline(always)]
+fn is_hard(y: f32) -> bool {
+    y.to_bits() == ONE || y.to_bits() << 1 == 0
+}
+
+/// [`unit_targets_branching`]'s verdict on `targets`, found at `index` after hard ones only.
 #[inline(never)]
-fn classify(targets: &[f32], index: usize, mut kind: UnitTargets) -> Result<UnitTargets, Error> {
+fn classify(targets: &[f32], index: usize) -> Result<UnitTargets, Error> {
+    let mut kind = UnitTargets::Hard;
     for (i, &y) in targets.iter().enumerate() {
-        let b = y.to_bits();
-        if b == ONE || b << 1 == 0 {
+        if is_hard(y) {
             continue;
         }
+        let b = y.to_bits();
         if b > ONE {
             return Err(Error::Target { index: index + i });
         }
@@ -440,7 +444,8 @@ mod tests {
         values.extend([TINY.to_bits() - 1, TINY.to_bits()].map(f32::from_bits));
         for &a in &values {
             for &b in &values {
-                for targets in [&[a, b][..], &[1.0, a, 0.0, b], &[b, -0.0, a]] {
+                let (a5, b9) = ([1.0, 0.0, 1.0, -0.0, a], [0.0, 1.0, 1.0, 0.0, 1.0, b, 0.0, a, 1.0]);
+                for targets in [&[a, b][..], &[1.0, a, 0.0, b], &[b, -0.0, a], &a5, &b9] {
                     let (chunks, branching) =
                         (unit_targets_in_chunks(targets), unit_targets_branching(targets));
                     assert_eq!(chunks, branching, "{targets:?}");

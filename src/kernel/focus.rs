@@ -93,7 +93,8 @@ impl Focus for Runtime {
             return s.mul(m, m);
         }
         match self.form {
-            Dynamic::Two | Dynamic::Zero => s.splat(1.0),
+            Dynamic::Two => s.mul(m, m),
+            Dynamic::Zero => s.splat(1.0),
             Dynamic::Int(mut n) => {
                 let (mut base, mut acc) = (m, s.splat(1.0));
                 while n > 0 {

@@ -3,7 +3,8 @@
 //! The polynomials come from `tools/fit_polynomials.py` (Chebyshev fits in mpmath, float32
 //! coefficients). Each function states its domain and its error bound, measured over its
 //! domain by the tests at the end of this file on every backend this CPU can run. NaN inputs
-//! give unspecified finite results: the kernels route special values around these functions.
+//! give unspecified results (finite or NaN): the kernels route special values around these
+//! functions.
 
 use super::Simd;
 

@@ -148,7 +148,9 @@ pub(crate) trait Simd: Copy {
     /// `2^n` for whole numbers `n` in [−126, 127] (built from the exponent bits).
     fn pow2(self, n: Self::V) -> Self::V;
     /// `x` brought into [`math::exp`]'s working range: `max(x, −104)` (e^−104 rounds to 0), so
-    /// that `round` and `scale_by_pow2` see arguments in their domains.
+    /// that `round` and `scale_by_pow2` see arguments in their domains. A backend whose
+    /// `scale_by_pow2` gives 0 for every `n` below −150 (−∞ included) whatever `a` is may leave
+    /// `x` as it is (the scalar one does).
     #[inline(always)]
     fn exp_floor(self, x: Self::V) -> Self::V {
         self.max(x, self.splat(-104.0))

@@ -105,8 +105,8 @@ pub fn mark_call() {
 /// The peak stack use of `f`, in bytes: paints [`PAINTED`] bytes below the current stack
 /// pointer, calls `f`, and finds the lowest word no longer painted. Measured from the stack
 /// pointer [`mark_call`] recorded inside `f` if it did (the marked call's own use), else from
-/// this function's (the closure's frame included); a result of `PAINTED` means "at least
-/// that much".
+/// this function's (the closure's frame included); a result that reaches the painted bottom
+/// means "at least that much". The marked call must stay a call (not inlined into `f`).
 ///
 /// Nothing else may use the stack meanwhile: the firmware enables no interrupt.
 #[inline(never)]
