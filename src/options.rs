@@ -165,16 +165,29 @@ pub(crate) struct WeightSummary {
 
 /// Each per-class α must be finite and at least 0: its summary, in one pass, or the first that
 /// is not.
+///
+/// On the bit patterns, so that the pass vectorises (no early exit, two unsigned reductions): with
+/// −0 read as 0, a weight is in [0, f32::MAX] exactly when its bits are at most those of
+/// f32::MAX; the largest bits are those of the heaviest weight; and the smallest non-zero bits,
+/// less 1 (0 wraps to the largest), tell a tiny weight. Scalar with an early exit, the pass was
+/// 3 % of a call at C = 1000 (the bench builds its options for every call).
 fn summarise(class_alpha: &[f32]) -> Result<WeightSummary, Error> {
-    let mut summary = WeightSummary::default();
-    for (class, &a) in class_alpha.iter().enumerate() {
-        if !(0.0..=f32::MAX).contains(&a) {
-            return Err(Error::ClassAlpha { class });
-        }
-        summary.heaviest = summary.heaviest.max(a);
-        summary.tiny |= a > 0.0 && a < crate::validate::TINY;
+    const NEG_ZERO: u32 = 0x8000_0000;
+    let (mut highest, mut lowest) = (0u32, u32::MAX);
+    for &a in class_alpha {
+        let b = a.to_bits();
+        let b = if b == NEG_ZERO { 0 } else { b };
+        highest = highest.max(b);
+        lowest = lowest.min(b.wrapping_sub(1));
     }
-    Ok(summary)
+    if highest > f32::MAX.to_bits() {
+        let class = class_alpha.iter().position(|a| !(0.0..=f32::MAX).contains(a)).unwrap_or(0);
+        return Err(Error::ClassAlpha { class });
+    }
+    Ok(WeightSummary {
+        heaviest: f32::from_bits(highest),
+        tiny: lowest < crate::validate::TINY.to_bits() - 1,
+    })
 }
 
 impl Default for FocalLoss<'_> {
