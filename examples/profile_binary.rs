@@ -2,6 +2,9 @@
 //!
 //! `cargo run --release --example profile_binary -- [backend] [n] [reps]`
 
+#[path = "common/uniform.rs"]
+mod uniform;
+
 use focal_loss::{Backend, FocalLoss, Out};
 
 fn main() {
@@ -9,13 +12,7 @@ fn main() {
     let backend = Backend::ALL.into_iter().find(|b| Some(b.name()) == args.get(1).map(String::as_str));
     let n: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1 << 16);
     let reps: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(2000);
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 40) as f32 / (1u64 << 24) as f32
-    };
+    let mut next = uniform::uniform();
     let logits: Vec<f32> = (0..n).map(|_| (next() - 0.5) * 12.0).collect();
     let targets: Vec<f32> = (0..n).map(|_| (next() < 0.5) as u8 as f32).collect();
     let mut grad = vec![0.0; n];

@@ -4,6 +4,9 @@
 //!
 //! `cargo run --release --example profile_softmax -- [backend] [classes] [elements] [reps]`
 
+#[path = "common/uniform.rs"]
+mod uniform;
+
 use focal_loss::{Backend, FocalLoss, Out};
 
 fn main() {
@@ -13,13 +16,7 @@ fn main() {
     let n: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(1 << 16);
     let reps: usize = args.get(4).and_then(|a| a.parse().ok()).unwrap_or(2000);
     let rows = n / classes;
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 40) as f32 / (1u64 << 24) as f32
-    };
+    let mut next = uniform::uniform();
     let logits: Vec<f32> = (0..rows * classes).map(|_| (next() - 0.5) * 12.0).collect();
     let targets: Vec<u32> =
         (0..rows).map(|_| ((next() * classes as f32) as u32).min(classes as u32 - 1)).collect();
