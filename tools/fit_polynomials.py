@@ -143,3 +143,19 @@ show("log1p_of_unit: coefficients of Q(t), t^0 .. t^3", coeffs)
 cf = [mp.mpf(f32(x)) for x in coeffs]
 p = lambda t: t + t**2 * sum(ck * t**k for k, ck in enumerate(cf))
 print("    max relative error (float32 coefficients):", mp.nstr(max_rel(p, mp.log1p, -t_max, t_max), 3))
+
+# exp(x) through a 16-entry table (`math::exp_of_table`, backends with a one-instruction
+# lookup): x = (k/16)·ln2 + r with k = round(16·x/ln2), |r| <= ln2/32, and
+# e^x = 2^floor(k/16) · 2^((k mod 16)/16) · e^r, where e^r = 1 + r + r^2·(c2 + c3·r).
+r_max = mp.log(2) / 32 * (1 + mp.mpf(2) ** -20)
+# (e^r - 1 - r)/r^2 by Chebyshev interpolation (near-minimax), as for log1p_of_unit.
+E = lambda r: (mp.exp(r) - 1 - r) / r**2 if abs(r) > mp.mpf("1e-12") else mp.mpf(0.5) + r / 6
+c = list(reversed(mp.chebyfit(E, [-r_max, r_max], 2)))  # r^0 first
+show("exp_of_table: coefficients of r^2, r^3", c)
+cf = [mp.mpf(f32(x)) for x in c]
+p = lambda r: 1 + r + sum(ck * r ** (k + 2) for k, ck in enumerate(cf))
+print("    max relative error (float32 coefficients):", mp.nstr(max_rel(p, mp.exp, -r_max, r_max), 3))
+table = [f32(mp.mpf(2) ** (mp.mpf(j) / 16)) for j in range(16)]
+print("exp_of_table: 2^(j/16), worst rounding (ulp):",
+      mp.nstr(max(abs(mp.mpf(t) - mp.mpf(2) ** (mp.mpf(j) / 16)) / (mp.mpf(2) ** -23) for j, t in enumerate(table)), 3))
+print("    " + ", ".join(repr(t) for t in table))

@@ -24,9 +24,21 @@ const EXP_P: [f32; 5] = [0.499_999_94, 0.166_665_21, 0.041_668_39, 0.008_368_71,
 const LOG1P_R: [f32; 4] = [0.666_666_4, 0.400_075_6, 0.282_366_2, 0.268_515];
 
 /// `e^x` for `x ≤ 0` (−∞ included): at most 1.5 ulp from the correctly rounded value, and within
-/// one subnormal ulp where the result is below 2^-126 (results below 2^-150 are 0).
+/// one subnormal ulp where the result is below 2^-126 (results below 2^-150 are 0). Through a
+/// table ([`exp_of_table`]) where the backend's [`Simd::lookup16`] is one instruction, else
+/// through a polynomial alone ([`exp_of_polynomial`]).
 #[inline(always)]
 pub(crate) fn exp<S: Simd>(s: S, x: S::V) -> S::V {
+    if S::FAST_LOOKUP {
+        exp_of_table(s, x)
+    } else {
+        exp_of_polynomial(s, x)
+    }
+}
+
+/// [`exp`] with a degree-5 polynomial on |r| ≤ ln2/2.
+#[inline(always)]
+pub(crate) fn exp_of_polynomial<S: Simd>(s: S, x: S::V) -> S::V {
     let x = s.exp_floor(x);
     let n = s.round(s.mul(x, s.splat(LOG2_E)));
     // r = x − n·ln2 in two steps: the first is exact, so r carries no cancellation error.
@@ -38,6 +50,42 @@ pub(crate) fn exp<S: Simd>(s: S, x: S::V) -> S::V {
     }
     let e_r = s.add(s.mul_add(s.mul(r, r), p, r), s.splat(1.0));
     s.scale_by_pow2(e_r, n)
+}
+
+/// `2^(j/16)` rounded to float32 (at most 0.45 ulp off), for [`exp_of_table`].
+#[rustfmt::skip]
+const EXP2_SIXTEENTHS: [f32; 16] = [
+    1.0, 1.044_273_7, 1.090_507_7, 1.138_788_6, 1.189_207_1, 1.241_857_8, 1.296_839_6, 1.354_255_6,
+    core::f32::consts::SQRT_2, 1.476_826_2, 1.542_210_8, 1.610_490_3, 1.681_792_8, 1.756_252_2, 1.834_008_1,
+    1.915_206_6,
+];
+/// `e^r = 1 + r + r²·(E₀ + E₁·r)` on |r| ≤ ln2/32 (+2^-20): the coefficients, r^0 first. Error
+/// of the polynomial itself 4.7e-9 (0.08 ulp).
+const EXP_E: [f32; 2] = [0.500_009_8, 0.166_668_62];
+/// `ln 2` to 12 significant bits, so that `k/16 · LN2_HI_12` is exact for |k| < 2^12 without
+/// FMA.
+const LN2_HI_12: f32 = f32::from_bits(0x3f31_7000);
+/// `ln 2 − LN2_HI_12`.
+const LN2_LO_12: f32 = 3.194_618_3e-5;
+
+/// [`exp`] through `2^(j/16)` from a 16-entry table: `k = round(16·x/ln2)`, `r = x − (k/16)·ln2`
+/// (|r| ≤ ln2/32, so a degree-3 polynomial where [`exp_of_polynomial`] needs degree 5), and
+/// `e^x = 2^⌊k/16⌋ · 2^((k mod 16)/16) · e^r`. Fewer multiplications than the polynomial alone
+/// (AVX-512, fused, best of 3 alternated: binary γ=2 0.77 → 0.71 ns/element, γ=1.5 1.13 → 1.04, C = 80 0.52 → 0.50, C = 1000 0.40 → 0.37).
+#[inline(always)]
+pub(crate) fn exp_of_table<S: Simd>(s: S, x: S::V) -> S::V {
+    // 1.5·2^19, whose ulp is 1/16: t = x/ln2 + SHIFT rounds x/ln2 to k/16, and the low four
+    // bits of t's significand are k mod 16, the table index.
+    const SHIFT: f32 = 786_432.0;
+    let x = s.exp_floor(x);
+    let t = s.mul_add(x, s.splat(LOG2_E), s.splat(SHIFT));
+    let k16 = s.sub(t, s.splat(SHIFT));
+    // r = x − (k/16)·ln2 in two steps: the first is exact, so r carries no cancellation error.
+    let r = s.mul_add(k16, s.splat(-LN2_HI_12), x);
+    let r = s.mul_add(k16, s.splat(-LN2_LO_12), r);
+    let q = s.mul_add(s.mul(r, r), s.mul_add(r, s.splat(EXP_E[1]), s.splat(EXP_E[0])), r);
+    let table = s.lookup16(&EXP2_SIXTEENTHS, t);
+    s.scale_by_pow2_floor(s.mul_add(table, q, table), k16)
 }
 
 /// `log(1 + v)` for `v` in [−1/2, 1]: at most 2 ulp (two roundings in `z`), exact as v → 0.
@@ -159,8 +207,18 @@ mod tests {
 
     fn check_backend<S: Simd>(s: S, name: &str) {
         let xs = grid(-104.0, 0.0, 97);
-        let e = worst_ulps(&apply(s, &xs, exp), &xs, f64::exp);
-        assert!(e <= 1.5, "{name} exp: {e} ulp");
+        let e = worst_ulps(&apply(s, &xs, exp_of_polynomial), &xs, f64::exp);
+        assert!(e <= 1.5, "{name} exp_of_polynomial: {e} ulp");
+        let t = worst_ulps(&apply(s, &xs, exp_of_table), &xs, f64::exp);
+        assert!(t <= 1.5, "{name} exp_of_table: {t} ulp");
+        let mut specials = std::vec![f32::NEG_INFINITY, -1e30, -200.0, -104.0, -87.5, 0.0, -0.0, -1e-30];
+        specials.resize(16, 0.0);
+        let expected = specials.iter().map(|&x| (x as f64).exp() as f32);
+        for f in [exp_of_polynomial, exp_of_table] {
+            for ((got, want), x) in apply(s, &specials, f).into_iter().zip(expected.clone()).zip(&specials) {
+                assert_eq!(got, want, "{name}: e^{x}");
+            }
+        }
         let vs = grid(-0.5, 1.0, 89);
         let l = worst_ulps(&apply(s, &vs, log1p), &vs, f64::ln_1p);
         assert!(l <= 2.0, "{name} log1p: {l} ulp");
@@ -170,7 +228,7 @@ mod tests {
         let ms = grid(f32::from_bits(1), 1.0, 1013);
         let n = worst_ulps(&apply(s, &ms, ln), &ms, f64::ln);
         assert!(n <= 2.0, "{name} ln: {n} ulp");
-        std::println!("{name}: exp {e:.2} ulp, log1p {l:.2} ulp, log1p_of_unit {u:.2} ulp, ln {n:.2} ulp");
+        std::println!("{name}: exp {e:.2} ulp (table {t:.2}), log1p {l:.2} ulp, log1p_of_unit {u:.2} ulp, ln {n:.2} ulp");
     }
 
     #[test]

@@ -72,11 +72,12 @@ pub(crate) trait Simd: Copy {
         self.load(&buf)
     }
 
-    /// Whether the sigmoid forms `log1p(e)` through two [`lookup16`](Simd::lookup16)s
-    /// ([`math::log1p_of_unit`], 1 ulp) rather than a division ([`math::log1p`], 2 ulp): where
-    /// the lookup is one permute. Measured on Zen 4 (binary γ=2, fused): AVX-512 0.80 ns/element
-    /// either way, so the more accurate form; AVX2, whose 16-entry lookup takes two permutes and
-    /// a blend, 1.25 → 1.44, so not there.
+    /// Whether [`lookup16`](Simd::lookup16) is one permute, so that [`math::exp`] goes through a
+    /// table ([`math::exp_of_table`]) and the sigmoid forms `log1p(e)` through two lookups
+    /// ([`math::log1p_of_unit`], 1 ulp) rather than a division ([`math::log1p`], 2 ulp).
+    /// Measured on Zen 4 (binary γ=2, fused): the log1p, AVX-512 0.80 ns/element either way, so
+    /// the more accurate form; AVX2, whose 16-entry lookup takes two permutes and a blend,
+    /// 1.25 → 1.44, so not there.
     const FAST_LOOKUP: bool = false;
     /// Lane `k` is `table[bits_k & 15]`, where `bits_k` is the bit pattern of lane `k` of
     /// `index`. The default goes through a buffer on the stack.
@@ -162,6 +163,14 @@ pub(crate) trait Simd: Copy {
         let n1 = self.max(n, self.splat(-126.0));
         let n2 = self.sub(n, n1);
         self.mul(self.mul(a, self.pow2(n1)), self.pow2(n2))
+    }
+
+    /// `a · 2^⌊q⌋` for `q` a whole number of sixteenths in [−151, 128) and `a` in [1, 2],
+    /// rounded as [`scale_by_pow2`](Simd::scale_by_pow2) rounds: [`math::exp_of_table`]'s last
+    /// step. The default rounds `q − 15/32` (within 15/32 of ⌊q⌋, so no tie) to find ⌊q⌋.
+    #[inline(always)]
+    fn scale_by_pow2_floor(self, a: Self::V, q: Self::V) -> Self::V {
+        self.scale_by_pow2(a, self.round(self.sub(q, self.splat(15.0 / 32.0))))
     }
 
     /// [`math::ln`]. This and the two hooks below serve the rarer paths of the kernels

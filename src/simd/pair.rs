@@ -201,6 +201,10 @@ impl<S: Simd> Simd for Pair<S> {
         both!(self.0, scale_by_pow2, a, n)
     }
     #[inline(always)]
+    fn scale_by_pow2_floor(self, a: Self::V, q: Self::V) -> Self::V {
+        both!(self.0, scale_by_pow2_floor, a, q)
+    }
+    #[inline(always)]
     fn ln(self, x: Self::V) -> Self::V {
         (self.0.ln(x.0), self.0.ln(x.1))
     }

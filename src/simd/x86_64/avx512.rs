@@ -161,6 +161,11 @@ impl Simd for Avx512 {
     fn scale_by_pow2(self, a: __m512, n: __m512) -> __m512 {
         unsafe { _mm512_scalef_ps(a, n) }
     }
+    /// `vscalefps` scales by `2^⌊q⌋` itself.
+    #[inline(always)]
+    fn scale_by_pow2_floor(self, a: __m512, q: __m512) -> __m512 {
+        unsafe { _mm512_scalef_ps(a, q) }
+    }
     #[inline(always)]
     fn reduce_add(self, a: __m512) -> f32 {
         unsafe { _mm512_reduce_add_ps(a) }
