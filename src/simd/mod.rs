@@ -156,10 +156,23 @@ pub(crate) trait Simd: Copy {
     fn exp_floor(self, x: Self::V) -> Self::V {
         self.max(x, self.splat(-104.0))
     }
+    /// `a · 2^n` for positive normal `a` and whole numbers `n` that keep it normal. Backends with
+    /// integer lanes add `n` to the exponent field (three integer operations; the default is a
+    /// product by `2^n`). Measured on Zen 4, AVX2 binary γ=2 fused, the branch of
+    /// [`scale_by_pow2`](Simd::scale_by_pow2) it serves: 1.30 → 1.24 ns/element with the
+    /// product, 1.20 with the addition.
+    #[inline(always)]
+    fn add_exponent(self, a: Self::V, n: Self::V) -> Self::V {
+        self.mul(a, self.pow2(n))
+    }
     /// `a · 2^n` for whole numbers `n` in [−150, 127] and `a` in [1/2, 2], rounded once (also
-    /// into the subnormals): `2^n` is applied as `2^max(n, −126) · 2^(n − max(n, −126))`.
+    /// into the subnormals). Where every result is normal (`n` ≥ −125, the common case by far)
+    /// one product by `2^n`; else `2^n` is applied as `2^max(n, −126) · 2^(n − max(n, −126))`.
     #[inline(always)]
     fn scale_by_pow2(self, a: Self::V, n: Self::V) -> Self::V {
+        if !self.any(self.lt(n, self.splat(-125.0))) {
+            return self.add_exponent(a, n);
+        }
         let n1 = self.max(n, self.splat(-126.0));
         let n2 = self.sub(n, n1);
         self.mul(self.mul(a, self.pow2(n1)), self.pow2(n2))

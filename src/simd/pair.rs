@@ -197,6 +197,10 @@ impl<S: Simd> Simd for Pair<S> {
         (self.0.pow2(n.0), self.0.pow2(n.1))
     }
     #[inline(always)]
+    fn add_exponent(self, a: Self::V, n: Self::V) -> Self::V {
+        both!(self.0, add_exponent, a, n)
+    }
+    #[inline(always)]
     fn scale_by_pow2(self, a: Self::V, n: Self::V) -> Self::V {
         both!(self.0, scale_by_pow2, a, n)
     }

@@ -120,6 +120,12 @@ impl Simd for Portable {
         bytemuck::cast(bits)
     }
     #[inline(always)]
+    fn add_exponent(self, a: f32x8, n: f32x8) -> f32x8 {
+        // n·2^23 is a whole number of magnitude below 2^31: converted exactly.
+        let e = (n * f32x8::splat(8_388_608.0)).fast_trunc_int();
+        bytemuck::cast(bytemuck::cast::<f32x8, i32x8>(a) + e)
+    }
+    #[inline(always)]
     fn reduce_add(self, a: f32x8) -> f32 {
         let l = a.to_array();
         ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]))

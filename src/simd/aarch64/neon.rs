@@ -130,6 +130,13 @@ impl Simd for Neon {
         }
     }
     #[inline(always)]
+    fn add_exponent(self, a: float32x4_t, n: float32x4_t) -> float32x4_t {
+        unsafe {
+            let e = vshlq_n_s32::<23>(vcvtq_s32_f32(n));
+            vreinterpretq_f32_s32(vaddq_s32(vreinterpretq_s32_f32(a), e))
+        }
+    }
+    #[inline(always)]
     fn reduce_add(self, a: float32x4_t) -> f32 {
         unsafe { vaddvq_f32(a) }
     }

@@ -154,6 +154,13 @@ impl Simd for Avx2 {
         }
     }
     #[inline(always)]
+    fn add_exponent(self, a: __m256, n: __m256) -> __m256 {
+        unsafe {
+            let e = _mm256_slli_epi32::<23>(_mm256_cvtps_epi32(n));
+            _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(a), e))
+        }
+    }
+    #[inline(always)]
     fn reduce_add(self, a: __m256) -> f32 {
         unsafe {
             let h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps::<1>(a));
