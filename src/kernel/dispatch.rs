@@ -47,17 +47,37 @@ macro_rules! dynamic {
 }
 
 /// A kernel's lanes made of two of the backend's vectors in lockstep ([`Pair`]): the out-of-order
-/// core then has a second dependency chain beside each long one (sigmoid), and twice the lanes
-/// to batch short softmax rows in. Kept where it measured faster (`src/simd/pair.rs`).
+/// core then has a second dependency chain beside each long one, and twice the lanes to batch
+/// short softmax rows in. Kept where it measured faster (`src/simd/pair.rs`).
 macro_rules! paired {
     ($s:expr) => {
         Pair($s)
     };
 }
 
+/// Four of the backend's vectors in lockstep (a pair of pairs): the AVX-512 sigmoid, whose
+/// chains are long enough that two interleaved still wait on latency. Measured on Zen 4 (fused,
+/// alternated 3×, ns/element): binary γ=2 0.70 → 0.63, γ=1.5 1.04 → 0.89–0.95, multi-label
+/// 0.71 → 0.63–0.65; eight vectors spill (binary 0.73–1.04).
+macro_rules! quad {
+    ($s:expr) => {
+        Pair(Pair($s))
+    };
+}
+
+/// Eight of the backend's vectors in lockstep: the AVX2 sigmoid (sixteen registers of half the
+/// width hold eight chains). Measured on Zen 4 (fused, alternated 3×, ns/element), pairs → four
+/// → eight: binary γ=2 1.19–1.24 → 1.08–1.11 → 1.01–1.05, γ=1.5 1.83 → 1.51–1.61 → 1.47–1.58.
+macro_rules! octet {
+    ($s:expr) => {
+        Pair(Pair(Pair($s)))
+    };
+}
+
 /// A kernel's lanes as one of the backend's vectors: the AVX-512 softmax (its 16 lanes already
-/// batch sixteen rows, and its per-row buffers hold 16 lanes; pairs are not measured there), NEON (not measured on hardware) and the scalar backend (pairs would double the
-/// microcontrollers' code).
+/// batch sixteen rows, and its per-row buffers hold 16 lanes; pairs are not measured there), NEON
+/// (not measured on hardware) and the scalar backend (pairs would double the microcontrollers'
+/// code).
 macro_rules! single {
     ($s:expr) => {
         $s
@@ -156,7 +176,7 @@ wrappers!(
     sigmoid_avx2,
     softmax_avx2,
     specialised,
-    paired,
+    octet,
     paired,
     inline(never),
     inline(never)
@@ -168,7 +188,7 @@ wrappers!(
     sigmoid_avx512,
     softmax_avx512,
     specialised,
-    paired,
+    quad,
     single,
     inline(never),
     inline(never)

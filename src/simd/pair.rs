@@ -5,9 +5,10 @@
 //! `log1p`, the focusing factor: about 110 cycles of latency on Zen 4 for about 30 cycles of
 //! arithmetic). Blocks unrolled one after another leave each chain's start beyond the
 //! out-of-order window while the previous chain drains; two chains interleaved operation by
-//! operation keep both FMA pipes fed. The results are those of the inner backend, lane for lane:
-//! nothing is reordered across lanes except the accumulator's final sum, which is fixed (the
-//! first half's total plus the second's).
+//! operation keep both FMA pipes fed. Pairs nest: a pair of pairs runs four chains (the AVX-512
+//! sigmoid), a pair of those eight (the AVX2 sigmoid). The results are those of the inner
+//! backend, lane for lane: nothing is reordered across lanes except the accumulator's final sum,
+//! which is fixed (the first half's total plus the second's).
 
 use core::marker::PhantomData;
 
@@ -18,17 +19,19 @@ use crate::sum::Wide;
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Pair<S>(pub(crate) S);
 
-/// `2·S::LANES` float32 values (at most 32), for lanes that leave the registers.
+/// `2·S::LANES` float32 values (at most 128: eight AVX2 vectors, `Pair(Pair(Pair(Avx2)))`, or
+/// four AVX-512 ones), for lanes that leave the registers (a cold path: the size is a bound, not
+/// a cost).
 #[derive(Clone, Copy)]
 pub(crate) struct PairArray<S> {
-    values: [f32; 32],
+    values: [f32; 128],
     backend: PhantomData<S>,
 }
 
 impl<S: Simd> Default for PairArray<S> {
     fn default() -> Self {
-        const { assert!(2 * S::LANES <= 32) };
-        PairArray { values: [0.0; 32], backend: PhantomData }
+        const { assert!(2 * S::LANES <= 128) };
+        PairArray { values: [0.0; 128], backend: PhantomData }
     }
 }
 
