@@ -253,7 +253,7 @@ impl<V: Copy> Parts<V> {
         let ax = s.abs(x);
         let e = math::exp(s, s.neg(ax));
         let big = s.div(s.splat(1.0), s.add(s.splat(1.0), e));
-        let l = if S::FAST_LOOKUP { math::log1p_of_unit(s, e) } else { math::log1p(s, e) };
+        let l = if S::TABLE_LOG1P { math::log1p_of_unit(s, e) } else { math::log1p(s, e) };
         Parts { ax, big, small: s.mul(e, big), l }
     }
 }

@@ -25,11 +25,11 @@ const LOG1P_R: [f32; 4] = [0.666_666_4, 0.400_075_6, 0.282_366_2, 0.268_515];
 
 /// `e^x` for `x ≤ 0` (−∞ included): at most 1.5 ulp from the correctly rounded value, and within
 /// one subnormal ulp where the result is below 2^-126 (results below 2^-150 are 0). Through a
-/// table ([`exp_of_table`]) where the backend's [`Simd::lookup16`] is one instruction, else
-/// through a polynomial alone ([`exp_of_polynomial`]).
+/// table ([`exp_of_table`]) where the backend says so ([`Simd::TABLE_EXP`]), else through a
+/// polynomial alone ([`exp_of_polynomial`]).
 #[inline(always)]
 pub(crate) fn exp<S: Simd>(s: S, x: S::V) -> S::V {
-    if S::FAST_LOOKUP {
+    if S::TABLE_EXP {
         exp_of_table(s, x)
     } else {
         exp_of_polynomial(s, x)
@@ -119,7 +119,7 @@ const UNIT_LN: [f32; 16] = [
 const UNIT_Q: [f32; 4] = [-0.499_999_97, 0.333_333_3, -0.250_185_3, 0.200_158_85];
 
 /// `log(1 + e)` for `e` in [0, 1] without a division, for backends whose [`Simd::lookup16`] is
-/// one instruction: `j = round(15·e)` picks `r_j ≈ 1/(1 + j/15)` and `−ln r_j` from two tables,
+/// cheap ([`Simd::TABLE_LOG1P`]): `j = round(15·e)` picks `r_j ≈ 1/(1 + j/15)` and `−ln r_j` from two tables,
 /// `t = (1 + e)·r_j − 1` is one FMA (|t| ≤ 1/30), and `log1p(e) = −ln r_j + log1p(t)`. At most
 /// 1.5 ulp (1.0 measured with a fused `mul_add`, 1.25 without); exact as e → 0 (where j = 0,
 /// r_0 = 1 and t = e).

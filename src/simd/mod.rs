@@ -72,13 +72,16 @@ pub(crate) trait Simd: Copy {
         self.load(&buf)
     }
 
-    /// Whether [`lookup16`](Simd::lookup16) is one permute, so that [`math::exp`] goes through a
-    /// table ([`math::exp_of_table`]) and the sigmoid forms `log1p(e)` through two lookups
-    /// ([`math::log1p_of_unit`], 1 ulp) rather than a division ([`math::log1p`], 2 ulp).
-    /// Measured on Zen 4 (binary γ=2, fused): the log1p, AVX-512 0.80 ns/element either way, so
-    /// the more accurate form; AVX2, whose 16-entry lookup takes two permutes and a blend,
-    /// 1.25 → 1.44, so not there.
-    const FAST_LOOKUP: bool = false;
+    /// Whether [`math::exp`] goes through a 16-entry table ([`math::exp_of_table`]): where
+    /// [`lookup16`](Simd::lookup16) takes one permute (AVX-512) or two and a blend (AVX2). Measured
+    /// on Zen 4 (fused, ns/element): AVX-512 binary γ=2 0.77 → 0.71, C = 1000 0.40 → 0.37; AVX2
+    /// C = 1000 0.64 → 0.60, binary unchanged.
+    const TABLE_EXP: bool = false;
+    /// Whether the sigmoid forms `log1p(e)` through two lookups ([`math::log1p_of_unit`], 1 ulp)
+    /// rather than a division ([`math::log1p`], 2 ulp). Measured on Zen 4 (binary γ=2, fused):
+    /// AVX-512 0.80 ns/element either way, so the more accurate form; AVX2 (two permutes and a
+    /// blend per lookup) 1.25 → 1.44 with pairs, 1.03 → 1.10 with eight vectors, so not there.
+    const TABLE_LOG1P: bool = false;
     /// Lane `k` is `table[bits_k & 15]`, where `bits_k` is the bit pattern of lane `k` of
     /// `index`. The default goes through a buffer on the stack.
     #[inline(always)]

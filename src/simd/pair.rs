@@ -110,7 +110,8 @@ impl<S: Simd> Simd for Pair<S> {
     fn finite_magnitude(self, ax: Self::V) -> Self::M {
         (self.0.finite_magnitude(ax.0), self.0.finite_magnitude(ax.1))
     }
-    const FAST_LOOKUP: bool = S::FAST_LOOKUP;
+    const TABLE_EXP: bool = S::TABLE_EXP;
+    const TABLE_LOG1P: bool = S::TABLE_LOG1P;
     #[inline(always)]
     fn lookup16(self, table: &[f32; 16], index: Self::V) -> Self::V {
         (self.0.lookup16(table, index.0), self.0.lookup16(table, index.1))

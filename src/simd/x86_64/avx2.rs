@@ -62,6 +62,17 @@ impl Simd for Avx2 {
             _mm256_maskstore_ps(s.as_mut_ptr(), mask, v)
         }
     }
+    const TABLE_EXP: bool = true;
+    /// Two `vpermps` (each reads the low three bits of the index) and a blend on bit 3.
+    #[inline(always)]
+    fn lookup16(self, table: &[f32; 16], index: __m256) -> __m256 {
+        unsafe {
+            let i = _mm256_castps_si256(index);
+            let low = _mm256_permutevar8x32_ps(_mm256_loadu_ps(table.as_ptr()), i);
+            let high = _mm256_permutevar8x32_ps(_mm256_loadu_ps(table[8..].as_ptr()), i);
+            _mm256_blendv_ps(low, high, _mm256_castsi256_ps(_mm256_slli_epi32::<28>(i)))
+        }
+    }
     #[inline(always)]
     fn add(self, a: __m256, b: __m256) -> __m256 {
         unsafe { _mm256_add_ps(a, b) }

@@ -70,7 +70,8 @@ impl Simd for Avx512 {
     fn finite_magnitude(self, ax: __m512) -> __mmask16 {
         unsafe { _mm512_cmplt_epu32_mask(_mm512_castps_si512(ax), _mm512_set1_epi32(0x7f80_0000)) }
     }
-    const FAST_LOOKUP: bool = true;
+    const TABLE_EXP: bool = true;
+    const TABLE_LOG1P: bool = true;
     /// One `vpermps`, which reads the low four bits of each index lane.
     #[inline(always)]
     fn lookup16(self, table: &[f32; 16], index: __m512) -> __m512 {
