@@ -35,6 +35,9 @@ pub(crate) enum Focus {
     Zero,
     /// γ another whole number in 1..=16: repeated multiplication (at most 5 roundings).
     Int(u32),
+    /// γ = n + ½ for a whole n in 0..=15: `m^n·√m` where the backend has a square root
+    /// ([`crate::simd::Simd::SQRT`]), else as [`Focus::Real`].
+    Half(u32),
     /// Any other γ: `exp(γ·ln m)`.
     Real(f32),
 }
@@ -47,6 +50,8 @@ impl Focus {
             Focus::Zero
         } else if gamma <= 16.0 && gamma == (gamma as u32) as f32 {
             Focus::Int(gamma as u32)
+        } else if gamma <= 15.5 && gamma - 0.5 == ((gamma - 0.5) as u32) as f32 {
+            Focus::Half((gamma - 0.5) as u32)
         } else {
             Focus::Real(gamma)
         }
@@ -59,6 +64,7 @@ impl Focus {
             Focus::Two => 2.0,
             Focus::Zero => 0.0,
             Focus::Int(n) => n as f32,
+            Focus::Half(n) => n as f32 + 0.5,
             Focus::Real(gamma) => gamma,
         }
     }

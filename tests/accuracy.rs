@@ -59,7 +59,18 @@ fn logit(stratum: Stratum) -> BoxedStrategy<f32> {
 }
 
 fn gamma() -> impl Strategy<Value = f32> {
-    prop_oneof![Just(0.0f32), Just(0.5), Just(1.0), Just(1.5), Just(2.0), Just(3.0), Just(5.0), 0.0f32..5.0,]
+    prop_oneof![
+        Just(0.0f32),
+        Just(0.5),
+        Just(1.0),
+        Just(1.5),
+        Just(2.0),
+        Just(2.5),
+        Just(3.0),
+        Just(4.5),
+        Just(5.0),
+        0.0f32..5.0,
+    ]
 }
 
 fn unit() -> impl Strategy<Value = f32> {

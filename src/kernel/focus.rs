@@ -72,7 +72,8 @@ impl Runtime {
         Runtime {
             form,
             gamma: form.gamma(),
-            needs_ln: matches!(form, Dynamic::Real(_)),
+            // Half-integer γ reads `ln m` only on backends without a square root.
+            needs_ln: matches!(form, Dynamic::Real(_) | Dynamic::Half(_)),
             two: form == Dynamic::Two,
         }
     }
@@ -95,18 +96,26 @@ impl Focus for Runtime {
         match self.form {
             Dynamic::Two => s.mul(m, m),
             Dynamic::Zero => s.splat(1.0),
-            Dynamic::Int(mut n) => {
-                let (mut base, mut acc) = (m, s.splat(1.0));
-                while n > 0 {
-                    if n & 1 == 1 {
-                        acc = s.mul(acc, base);
-                    }
-                    base = s.mul(base, base);
-                    n >>= 1;
-                }
-                acc
-            }
-            Dynamic::Real(gamma) => s.pow_from_ln(gamma, ln_m.ln_m(s)),
+            Dynamic::Int(n) => int_power(s, m, n),
+            // A square root and products where an exponential of a logarithm was (AVX-512,
+            // binary γ=1.5 fused, alternated 3×: 0.92–1.06 → 0.74–0.75 ns/element; AVX2
+            // 1.46–2.15 → 1.18–1.36), and more exact.
+            Dynamic::Half(n) if S::SQRT => s.mul(int_power(s, m, n), s.sqrt(m)),
+            Dynamic::Half(_) | Dynamic::Real(_) => s.pow_from_ln(self.gamma, ln_m.ln_m(s)),
         }
     }
+}
+
+/// `m^n` by binary powering (at most 8 products for n ≤ 16).
+#[inline(always)]
+fn int_power<S: Simd>(s: S, m: S::V, mut n: u32) -> S::V {
+    let (mut base, mut acc) = (m, s.splat(1.0));
+    while n > 0 {
+        if n & 1 == 1 {
+            acc = s.mul(acc, base);
+        }
+        base = s.mul(base, base);
+        n >>= 1;
+    }
+    acc
 }

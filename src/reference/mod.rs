@@ -45,10 +45,10 @@ fn focus_pow(focus: Focus, m: f64, one_minus_m: f64) -> f64 {
         Focus::Two => m * m,
         Focus::Zero => 1.0,
         Focus::Int(n) => powi(m, n),
-        Focus::Real(gamma) if m > 0.5 => exp(f64::from(gamma) * log1p(-one_minus_m)),
-        // exp(γ·ln m) rather than libm's pow, whose γ = 0.5 is a square root that is inline
-        // assembly on x86_64 (Miri cannot run it); float64's ln m is exact enough for any γ.
-        Focus::Real(gamma) => exp(f64::from(gamma) * log(m)),
+        // Half-integer γ too: exp(γ·ln m) rather than a square root, which is inline assembly
+        // on x86_64 in libm (Miri cannot run it); float64's ln m is exact enough for any γ.
+        Focus::Real(_) | Focus::Half(_) if m > 0.5 => exp(f64::from(focus.gamma()) * log1p(-one_minus_m)),
+        Focus::Real(_) | Focus::Half(_) => exp(f64::from(focus.gamma()) * log(m)),
     }
 }
 
@@ -262,7 +262,11 @@ mod tests {
         assert_eq!(Focus::new(3.0), Focus::Int(3));
         assert_eq!(Focus::new(16.0), Focus::Int(16));
         assert_eq!(Focus::new(17.0), Focus::Real(17.0));
-        assert_eq!(Focus::new(0.5), Focus::Real(0.5));
+        assert_eq!(Focus::new(0.5), Focus::Half(0));
+        assert_eq!(Focus::new(1.5), Focus::Half(1));
+        assert_eq!(Focus::new(15.5), Focus::Half(15));
+        assert_eq!(Focus::new(16.5), Focus::Real(16.5));
+        assert_eq!(Focus::new(1.25), Focus::Real(1.25));
         assert_eq!(focus_pow(Focus::Zero, 0.0, 1.0), 1.0);
         assert_eq!(focus_pow(Focus::Int(5), 0.5, 0.5), 0.03125);
         assert_eq!(focus_pow(Focus::Int(3), 0.0, 1.0), 0.0);

@@ -102,6 +102,11 @@ pub(crate) trait Simd: Copy {
     /// `a·b + c`.
     fn mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
     fn max(self, a: Self::V, b: Self::V) -> Self::V;
+    /// Whether [`sqrt`](Simd::sqrt) is one instruction, so that `m^(n+½)` is `m^n·√m`
+    /// ([`crate::math::Focus::Half`]) rather than `exp((n + ½)·ln m)`.
+    const SQRT: bool = true;
+    /// The square root, correctly rounded.
+    fn sqrt(self, a: Self::V) -> Self::V;
     fn abs(self, a: Self::V) -> Self::V;
     fn neg(self, a: Self::V) -> Self::V;
 

@@ -111,6 +111,11 @@ impl<S: Simd> Simd for Pair<S> {
         (self.0.finite_magnitude(ax.0), self.0.finite_magnitude(ax.1))
     }
     const TABLE_EXP: bool = S::TABLE_EXP;
+    const SQRT: bool = S::SQRT;
+    #[inline(always)]
+    fn sqrt(self, a: Self::V) -> Self::V {
+        (self.0.sqrt(a.0), self.0.sqrt(a.1))
+    }
     const TABLE_LOG1P: bool = S::TABLE_LOG1P;
     #[inline(always)]
     fn lookup16(self, table: &[f32; 16], index: Self::V) -> Self::V {

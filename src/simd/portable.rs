@@ -58,6 +58,10 @@ impl Simd for Portable {
         a.fast_max(b)
     }
     #[inline(always)]
+    fn sqrt(self, a: f32x8) -> f32x8 {
+        a.sqrt()
+    }
+    #[inline(always)]
     fn abs(self, a: f32x8) -> f32x8 {
         a.abs()
     }

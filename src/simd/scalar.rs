@@ -66,6 +66,14 @@ impl Simd for Scalar {
             b
         }
     }
+    /// No square root instruction on every microcontroller (libm's is a loop): half-integer γ
+    /// goes through `exp((n + ½)·ln m)` there.
+    const SQRT: bool = false;
+    /// Not reached by the kernels ([`Scalar::SQRT`] is false).
+    #[inline(always)]
+    fn sqrt(self, a: f32) -> f32 {
+        libm::sqrtf(a)
+    }
     #[inline(always)]
     fn abs(self, a: f32) -> f32 {
         f32::from_bits(a.to_bits() & 0x7fff_ffff)

@@ -66,6 +66,10 @@ impl Simd for Neon {
         unsafe { vmaxnmq_f32(a, b) }
     }
     #[inline(always)]
+    fn sqrt(self, a: float32x4_t) -> float32x4_t {
+        unsafe { vsqrtq_f32(a) }
+    }
+    #[inline(always)]
     fn abs(self, a: float32x4_t) -> float32x4_t {
         unsafe { vabsq_f32(a) }
     }
