@@ -34,6 +34,7 @@ fn slug(task: Task) -> String {
     match task {
         Task::Binary { gamma } => format!("binary_gamma{gamma}"),
         Task::MultiLabel { classes } => format!("multi-label_C{classes}"),
+        Task::MultiLabelPerClass { classes } => format!("multi-label-alpha-per-class_C{classes}"),
         Task::MultiClass { classes } => format!("multi-class_C{classes}"),
     }
 }

@@ -33,7 +33,7 @@ pub(crate) enum Focus {
     Two,
     /// γ = 0: `m^0 = 1`, even for m = 0 (plain cross-entropy).
     Zero,
-    /// γ another whole number in 1..=16: repeated multiplication (at most 5 roundings).
+    /// γ another whole number in 1..=16: repeated multiplication (at most 7 roundings).
     Int(u32),
     /// γ = n + ½ for a whole n in 0..=15: `m^n·√m` where the backend has a square root
     /// ([`crate::simd::Simd::SQRT`]), else as [`Focus::Real`].

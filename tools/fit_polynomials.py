@@ -144,8 +144,8 @@ cf = [mp.mpf(f32(x)) for x in coeffs]
 p = lambda t: t + t**2 * sum(ck * t**k for k, ck in enumerate(cf))
 print("    max relative error (float32 coefficients):", mp.nstr(max_rel(p, mp.log1p, -t_max, t_max), 3))
 
-# exp(x) through a 16-entry table (`math::exp_of_table`, backends with a one-instruction
-# lookup): x = (k/16)·ln2 + r with k = round(16·x/ln2), |r| <= ln2/32, and
+# exp(x) through a 16-entry table (`math::exp_of_table`, backends whose lookup is cheap:
+# `Simd::TABLE_EXP`): x = (k/16)·ln2 + r with k = round(16·x/ln2), |r| <= ln2/32, and
 # e^x = 2^floor(k/16) · 2^((k mod 16)/16) · e^r, where e^r = 1 + r + r^2·(c2 + c3·r).
 r_max = mp.log(2) / 32 * (1 + mp.mpf(2) ** -20)
 # (e^r - 1 - r)/r^2 by Chebyshev interpolation (near-minimax), as for log1p_of_unit.

@@ -11,6 +11,9 @@ pub enum Task {
     Binary { gamma: f32 },
     /// Multi-label with `classes` columns, targets Bernoulli(0.1), α = 0.25.
     MultiLabel { classes: usize },
+    /// The same with α given per class (every class 0.25, so the naive code is the same): the
+    /// kernel then works row by row (not in the targets; a guard on short rows).
+    MultiLabelPerClass { classes: usize },
     /// Multi-class with `classes` classes, uniform class indices, weights linspace(0.25, 0.75, C).
     MultiClass { classes: usize },
 }
@@ -20,6 +23,7 @@ impl Task {
         match self {
             Task::Binary { gamma } => format!("binary γ={gamma}"),
             Task::MultiLabel { classes } => format!("multi-label C={classes}"),
+            Task::MultiLabelPerClass { classes } => format!("α/class C={classes}"),
             Task::MultiClass { classes } => format!("multi-class C={classes}"),
         }
     }
@@ -27,7 +31,9 @@ impl Task {
     fn classes(&self) -> usize {
         match *self {
             Task::Binary { .. } => 1,
-            Task::MultiLabel { classes } | Task::MultiClass { classes } => classes,
+            Task::MultiLabel { classes }
+            | Task::MultiLabelPerClass { classes }
+            | Task::MultiClass { classes } => classes,
         }
     }
 }
@@ -59,6 +65,8 @@ pub struct Problem {
     pub targets: Vec<f32>,
     pub indices: Vec<u32>,
     pub weights: Vec<f32>,
+    /// α = 0.25 for every class (`MultiLabelPerClass`).
+    pub alphas: Vec<f32>,
     pub grad: Vec<f32>,
 }
 
@@ -71,7 +79,7 @@ impl Problem {
         let logits: Vec<f32> = (0..rows * c).map(|_| rng.normal(3.0)).collect();
         let (targets, indices) = match task {
             Task::Binary { .. } => ((0..rows).map(|_| (rng.uniform() < 0.5) as u8 as f32).collect(), vec![]),
-            Task::MultiLabel { .. } => {
+            Task::MultiLabel { .. } | Task::MultiLabelPerClass { .. } => {
                 ((0..rows * c).map(|_| (rng.uniform() < 0.1) as u8 as f32).collect(), vec![])
             }
             Task::MultiClass { .. } => {
@@ -79,7 +87,8 @@ impl Problem {
             }
         };
         let weights = (0..c).map(|j| 0.25 + 0.5 * j as f32 / (c.max(2) - 1) as f32).collect();
-        Problem { task, grad: vec![0.0; logits.len()], logits, targets, indices, weights }
+        let alphas = vec![0.25; c];
+        Problem { task, grad: vec![0.0; logits.len()], logits, targets, indices, weights, alphas }
     }
 
     pub fn elements(&self) -> usize {
@@ -97,6 +106,12 @@ impl Problem {
             }
             Task::MultiLabel { .. } => {
                 let fl = FocalLoss::builder().gamma(2.0).alpha(0.25).backend(backend).build().unwrap();
+                fl.sigmoid(&self.logits, &self.targets, c, out).unwrap()
+            }
+            Task::MultiLabelPerClass { .. } => {
+                let alphas = &self.alphas[..c];
+                let fl =
+                    FocalLoss::builder().gamma(2.0).class_alpha(alphas).backend(backend).build().unwrap();
                 fl.sigmoid(&self.logits, &self.targets, c, out).unwrap()
             }
             Task::MultiClass { .. } => {
@@ -117,7 +132,9 @@ impl Problem {
         let grad = if fused { Some(&mut self.grad[..]) } else { None };
         match self.task {
             Task::Binary { gamma } => naive_sigmoid(&self.logits, &self.targets, gamma, 0.25, grad),
-            Task::MultiLabel { .. } => naive_sigmoid(&self.logits, &self.targets, 2.0, 0.25, grad),
+            Task::MultiLabel { .. } | Task::MultiLabelPerClass { .. } => {
+                naive_sigmoid(&self.logits, &self.targets, 2.0, 0.25, grad)
+            }
             Task::MultiClass { .. } => {
                 naive_softmax(&self.logits, &self.indices, c, 2.0, &self.weights, grad)
             }
@@ -182,6 +199,8 @@ pub fn cases() -> Vec<Task> {
         Task::Binary { gamma: 2.0 },
         Task::Binary { gamma: 1.5 },
         Task::MultiLabel { classes: 80 },
+        Task::MultiLabelPerClass { classes: 10 },
+        Task::MultiLabelPerClass { classes: 80 },
         Task::MultiClass { classes: 10 },
         Task::MultiClass { classes: 80 },
         Task::MultiClass { classes: 1000 },

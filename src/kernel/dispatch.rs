@@ -86,8 +86,8 @@ macro_rules! single {
 
 /// Defines `$sigmoid` and `$softmax`, the entries of one backend: the kernels instantiated with
 /// `$how` (per-γ or one dynamic instance) on the lanes that `$sigmoid_lanes` and `$softmax_lanes`
-/// (`paired` or `single`) make of the token, as functions named `instance` with the attributes
-/// `$sigmoid_instance` and `$softmax_instance`.
+/// (`single`, `paired`, `quad` or `octet`) make of the token, as functions named `instance` with
+/// the attributes `$sigmoid_instance` and `$softmax_instance`.
 ///
 /// Vector backends keep each kernel instance a function of its own (`inline(never)`), so the
 /// compiler optimises many mid-sized functions, spread over codegen units that build in

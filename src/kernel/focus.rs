@@ -72,7 +72,8 @@ impl Runtime {
         Runtime {
             form,
             gamma: form.gamma(),
-            // Half-integer γ reads `ln m` only on backends without a square root.
+            // Half-integer γ reads `ln m` on backends without a square root, and in the scalar
+            // terms that vector kernels run per row (the softmax's target, through `Scalar`).
             needs_ln: matches!(form, Dynamic::Real(_) | Dynamic::Half(_)),
             two: form == Dynamic::Two,
         }
@@ -99,7 +100,8 @@ impl Focus for Runtime {
             Dynamic::Int(n) => int_power(s, m, n),
             // A square root and products where an exponential of a logarithm was (AVX-512,
             // binary γ=1.5 fused, alternated 3×: 0.92–1.06 → 0.74–0.75 ns/element; AVX2
-            // 1.46–2.15 → 1.18–1.36), and more exact.
+            // 1.46–2.15 → 1.18–1.36). More exact for small m (no error growing with |ln m|);
+            // near m = 1 the rounding of m weighs about γ/2 ulp, as for whole γ.
             Dynamic::Half(n) if S::SQRT => s.mul(int_power(s, m, n), s.sqrt(m)),
             Dynamic::Half(_) | Dynamic::Real(_) => s.pow_from_ln(self.gamma, ln_m.ln_m(s)),
         }

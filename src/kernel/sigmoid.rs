@@ -223,8 +223,15 @@ fn block<S: Simd, F: Focus, H: TargetForm, I: Io>(
     } else {
         soft_block(s, focus, x, y, parts, args.label_smoothing, w)
     };
+    // Padding past the end: its loss must not count. In the vector, not through the cold
+    // path: with per-class α every row ends in a partial block.
+    let loss = if S::LANES > 1 && lanes < S::LANES {
+        s.select(s.lt(s.load(&LANE_INDEX), s.splat(lanes as f32)), loss, s.splat(0.0))
+    } else {
+        loss
+    };
     let finite = s.finite_magnitude(parts.ax);
-    if s.any(s.mask_not(finite)) || lanes < S::LANES {
+    if s.any(s.mask_not(finite)) {
         // Through arrays: the cold helper is compiled without the wrapper's target features, so
         // it must not touch a vector.
         let (mut l, mut g) = (S::Array::default(), S::Array::default());
@@ -364,10 +371,19 @@ impl<S: Simd> LnM<S> for SoftLnM<S::V> {
     }
 }
 
-/// Lanes the vector path must not decide: padding past the end (its loss must not count) and
-/// non-finite logits, whose limits (DESIGN §2.1) come from the wide path: at x = ±∞, `m` is a
-/// target mass such as ls/2, and `m^γ` in float32 is off by about γ·|ln m|·ε (2.1 budgets at
-/// γ = 4.9, ls = 1.5e-5: a fuzz finding), which no κ covers there.
+/// `k` in lane `k`: where the padding of a partial block starts.
+#[rustfmt::skip]
+static LANE_INDEX: [f32; 64] = [
+    0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0,
+    16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0, 25.0, 26.0, 27.0, 28.0, 29.0, 30.0, 31.0,
+    32.0, 33.0, 34.0, 35.0, 36.0, 37.0, 38.0, 39.0, 40.0, 41.0, 42.0, 43.0, 44.0, 45.0, 46.0, 47.0,
+    48.0, 49.0, 50.0, 51.0, 52.0, 53.0, 54.0, 55.0, 56.0, 57.0, 58.0, 59.0, 60.0, 61.0, 62.0, 63.0,
+];
+
+/// Lanes the vector path must not decide: non-finite logits, whose limits (DESIGN §2.1) come
+/// from the wide path: at x = ±∞, `m` is a target mass such as ls/2, and `m^γ` in float32 is off
+/// by about γ·|ln m|·ε (2.1 budgets at γ = 4.9, ls = 1.5e-5: a fuzz finding), which no κ covers
+/// there. Padding lanes (from `lanes` on) are left as they are.
 #[inline(never)]
 #[cold]
 fn fix_lanes<I: Io>(
@@ -379,10 +395,8 @@ fn fix_lanes<I: Io>(
     l: &mut [f32],
     g: &mut [f32],
 ) {
-    for k in 0..l.len() {
-        if k >= lanes {
-            l[k] = 0.0;
-        } else if !io.x(i + k).is_finite() {
+    for k in 0..lanes {
+        if !io.x(i + k).is_finite() {
             let (loss, grad) = wide_element(args, targets, io, i + k);
             (l[k], g[k]) = (loss as f32, (grad / f64::from(args.divisor)) as f32);
         }

@@ -19,19 +19,18 @@ use crate::sum::Wide;
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Pair<S>(pub(crate) S);
 
-/// `2·S::LANES` float32 values (at most 128: eight AVX2 vectors, `Pair(Pair(Pair(Avx2)))`, or
-/// four AVX-512 ones), for lanes that leave the registers (a cold path: the size is a bound, not
-/// a cost).
+/// `2·S::LANES` float32 values (at most 64: eight AVX2 vectors, `Pair(Pair(Pair(Avx2)))`, or
+/// four AVX-512 ones), for lanes that leave the registers.
 #[derive(Clone, Copy)]
 pub(crate) struct PairArray<S> {
-    values: [f32; 128],
+    values: [f32; 64],
     backend: PhantomData<S>,
 }
 
 impl<S: Simd> Default for PairArray<S> {
     fn default() -> Self {
-        const { assert!(2 * S::LANES <= 128) };
-        PairArray { values: [0.0; 128], backend: PhantomData }
+        const { assert!(2 * S::LANES <= 64) };
+        PairArray { values: [0.0; 64], backend: PhantomData }
     }
 }
 
