@@ -72,10 +72,22 @@ pub(crate) fn run<S: Simd, F: Focus, H: TargetForm, I: Io>(
         Weights::Scalar(a) => uniform(s, a, d),
         Weights::PerClass(_) => uniform(s, 0.0, d),
     };
-    // Spans that share their weights' layout: the whole batch, or (per-class α) one row each.
-    let (span_len, class_alpha) = match args.weights {
-        Weights::PerClass(class_alpha) => (args.classes, Some(class_alpha)),
-        _ => (n, None),
+    // Spans that share their weights' layout: the whole batch, or (per-class α) one row each;
+    // but with vectors and rows of at most TILED_CLASSES, the whole batch again, its blocks
+    // straddling rows, each reading its α from `tiled[j] = α[j mod C]` at its column (rows
+    // one by one, every row ended in a partial block: with α per class, C = 10 on AVX-512,
+    // 4.8 → 0.72 ns/element, C = 80 1.2 → 0.72; AVX2 8.1 → 1.15–1.6).
+    let mut tiled = [0.0f32; TILED_CLASSES + 64];
+    let (span_len, class_alpha, period) = match args.weights {
+        Weights::PerClass(class_alpha) if S::LANES > 1 && (1..=TILED_CLASSES).contains(&args.classes) => {
+            let c = args.classes;
+            for (j, t) in tiled[..c + S::LANES].iter_mut().enumerate() {
+                *t = class_alpha[j % c];
+            }
+            (n, Some(&tiled[..c + S::LANES]), c)
+        }
+        Weights::PerClass(class_alpha) => (args.classes, Some(class_alpha), 0),
+        _ => (n, None, 0),
     };
     // No closures below: a closure does not inherit the `#[target_feature]` of the wrapper that
     // instantiates this kernel, and every intrinsic inside it would become a call.
@@ -94,7 +106,7 @@ pub(crate) fn run<S: Simd, F: Focus, H: TargetForm, I: Io>(
             let at = [off, off + S::LANES, off + 2 * S::LANES, off + 3 * S::LANES];
             macro_rules! block_at {
                 ($k:expr, $lanes:expr) => {{
-                    let w = weights_at(s, class_alpha, fixed, d, at[$k], $lanes);
+                    let w = weights_at(s, class_alpha, period, fixed, d, at[$k], $lanes);
                     block(s, focus, form, args, targets, &io, at[$k], $lanes, w)
                 }};
             }
@@ -152,6 +164,11 @@ pub(crate) fn run<S: Simd, F: Focus, H: TargetForm, I: Io>(
     small.total(s.acc_total(acc))
 }
 
+/// The most classes whose per-class α a vector kernel tiles along a buffer on the stack, so that
+/// its blocks straddle rows (`run`); longer rows run one by one, ending in at most one partial
+/// block each.
+const TILED_CLASSES: usize = 256;
+
 /// The sum of the losses of the `lanes` elements at `i`, from the wide path: a block whose every
 /// loss is below [`SMALL`] while the batch's sum still is ([`SmallSums`]).
 #[inline(never)]
@@ -161,7 +178,7 @@ fn exact_losses<I: Io>(args: &Args<'_>, targets: &[f32], io: &I, i: usize, lanes
 }
 
 /// Element `j` of a span's loss and gradient (before the division by D) on the wide path. A
-/// span is a row where the class matters (per-class α), so `j` modulo the classes is its class.
+/// span starts a row (the batch, or one row), so `j` modulo the classes is its class.
 #[inline(always)]
 fn wide_element<I: Io>(args: &Args<'_>, targets: &[f32], io: &I, j: usize) -> (f64, f64) {
     let focus = crate::math::Focus::new(args.options.gamma);
@@ -180,11 +197,13 @@ fn uniform<S: Simd>(s: S, a: f32, d: f32) -> BlockWeights<S::V> {
     }
 }
 
-/// The weights of the block at `at`: from the per-class α when given, else `fixed`.
+/// The weights of the block at `at`: from the per-class α when given (at column `at`, or
+/// `at mod period` in a tiled α), else `fixed`.
 #[inline(always)]
 fn weights_at<S: Simd>(
     s: S,
     class_alpha: Option<&[f32]>,
+    period: usize,
     fixed: BlockWeights<S::V>,
     d: f32,
     at: usize,
@@ -192,7 +211,8 @@ fn weights_at<S: Simd>(
 ) -> BlockWeights<S::V> {
     match class_alpha {
         Some(ca) => {
-            let a = load_at(s, ca, at, lanes, 0.0);
+            let column = if period > 0 { at % period } else { at };
+            let a = load_at(s, ca, column, lanes, 0.0);
             let not_a = s.sub(s.splat(1.0), a);
             let dv = s.splat(d);
             BlockWeights { loss1: a, loss0: not_a, grad1: s.div(a, dv), grad0: s.div(not_a, dv) }
