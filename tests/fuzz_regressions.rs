@@ -151,7 +151,10 @@ fn normalizer_below_one_magnifies_underflow() {
 ///   (2 000 budgets);
 /// - class indices, every backend: ls = 1e-45 on a row with a masked class (−∞) makes the loss
 ///   +∞ (DESIGN §2.2: the smoothed target puts mass there), but ls/5 rounds to 0 in float32 and
-///   the loss comes out finite, 8.31.
+///   the loss comes out finite, 8.31;
+/// - the same with a tiny per-class weight instead (found by a review, not by the fuzzers): ls =
+///   2^-50 is not tiny, but the masked class's weight 2^-100 times its mass 2^-51 rounds to 0 in
+///   float32, and the loss comes out finite.
 ///
 /// Fixed: a weight or mass above 0 and below 2^-64 takes the wide path (float64).
 #[test]
@@ -180,6 +183,16 @@ fn tiny_weights_or_masses_lose_precision() {
             gamma: 5.0,
             label_smoothing: 1e-45,
             logits: vec![-8.0, f32::NEG_INFINITY, -9.935356e-31, -4.3226976, -1.0],
+            indices: vec![0],
+            ..Case::default()
+        },
+        Case {
+            task: Task::Softmax,
+            classes: 2,
+            gamma: 2.0,
+            class_alpha: Some(vec![1.0, 2f32.powi(-100)]),
+            label_smoothing: 2f32.powi(-50),
+            logits: vec![0.0, f32::NEG_INFINITY],
             indices: vec![0],
             ..Case::default()
         },
