@@ -90,11 +90,12 @@ fn expected_backend_is_detected() {
 /// computation produces.
 const SENTINEL: f32 = f32::from_bits(0x7fc0_1234);
 
-/// Lanes per vector of a backend's kernel for `task` (1 for the scalar one): two, four or eight
-/// of the backend's vectors in lockstep where `src/kernel/dispatch.rs` pairs them.
+/// Lanes per vector of a backend's kernel for `task` (1 for the scalar one): two or four of the
+/// backend's vectors in lockstep where `src/kernel/dispatch.rs` pairs them.
 fn lanes(backend: Backend, task: Task) -> usize {
     match (backend, task) {
-        (Backend::Avx512 | Backend::Avx2, Task::Sigmoid) => 64,
+        (Backend::Avx512, Task::Sigmoid) => 64,
+        (Backend::Avx2, Task::Sigmoid) => 32,
         (Backend::Avx512, _) | (Backend::Portable | Backend::Avx2, _) => 16,
         (Backend::Neon, _) => 4,
         _ => 1,

@@ -55,22 +55,18 @@ macro_rules! paired {
     };
 }
 
-/// Four of the backend's vectors in lockstep (a pair of pairs): the AVX-512 sigmoid, whose
-/// chains are long enough that two interleaved still wait on latency. Measured on Zen 4 (fused,
-/// alternated 3×, ns/element): binary γ=2 0.70 → 0.63, γ=1.5 1.04 → 0.89–0.95, multi-label
-/// 0.71 → 0.63–0.65; eight vectors spill (binary 0.73–1.04).
+/// Four of the backend's vectors in lockstep (a pair of pairs): the sigmoid, whose chains are
+/// long enough that two interleaved still wait on latency. Measured (fused, ns/element):
+/// - AVX-512 on Zen 4 (alternated 3×), pairs → four: binary γ=2 0.70 → 0.63, γ=1.5 1.04 →
+///   0.89–0.95, multi-label 0.71 → 0.63–0.65; eight vectors spill (binary 0.73–1.04);
+/// - AVX2 on Zen 3 (the CPUs that run it have no AVX-512), eight → four: binary γ=2 2.27–2.72
+///   → 1.76–1.99 (medians of 40 interleaved runs; pairs 2.00 beside four's 1.99), γ=1.5
+///   2.69–3.78 → 2.17–2.43, multi-label 1.91–2.85 → 1.41–2.06 (6 alternated runs each): eight
+///   vectors spill up to 4 KiB of stack slots and re-broadcast their constants. Zen 4, forced to
+///   AVX2, had measured the other way (pairs → four → eight: 1.19–1.24 → 1.08–1.11 → 1.01–1.05).
 macro_rules! quad {
     ($s:expr) => {
         Pair(Pair($s))
-    };
-}
-
-/// Eight of the backend's vectors in lockstep: the AVX2 sigmoid (sixteen registers of half the
-/// width hold eight chains). Measured on Zen 4 (fused, alternated 3×, ns/element), pairs → four
-/// → eight: binary γ=2 1.19–1.24 → 1.08–1.11 → 1.01–1.05, γ=1.5 1.83 → 1.51–1.61 → 1.47–1.58.
-macro_rules! octet {
-    ($s:expr) => {
-        Pair(Pair(Pair($s)))
     };
 }
 
@@ -86,7 +82,7 @@ macro_rules! single {
 
 /// Defines `$sigmoid` and `$softmax`, the entries of one backend: the kernels instantiated with
 /// `$how` (per-γ or one dynamic instance) on the lanes that `$sigmoid_lanes` and `$softmax_lanes`
-/// (`single`, `paired`, `quad` or `octet`) make of the token, as functions named `instance` with
+/// (`single`, `paired` or `quad`) make of the token, as functions named `instance` with
 /// the attributes `$sigmoid_instance` and `$softmax_instance`.
 ///
 /// Vector backends keep each kernel instance a function of its own (`inline(never)`), so the
@@ -176,7 +172,7 @@ wrappers!(
     sigmoid_avx2,
     softmax_avx2,
     specialised,
-    octet,
+    quad,
     paired,
     inline(never),
     inline(never)

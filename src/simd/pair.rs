@@ -19,8 +19,8 @@ use crate::sum::Wide;
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Pair<S>(pub(crate) S);
 
-/// `2·S::LANES` float32 values (at most 64: eight AVX2 vectors, `Pair(Pair(Pair(Avx2)))`, or
-/// four AVX-512 ones), for lanes that leave the registers.
+/// `2·S::LANES` float32 values (at most 64: four AVX-512 vectors, `Pair(Pair(Avx512))`), for
+/// lanes that leave the registers.
 #[derive(Clone, Copy)]
 pub(crate) struct PairArray<S> {
     values: [f32; 64],
