@@ -273,7 +273,8 @@ fn check_batch(fl: &FocalLoss<'_>, task: Task, rows: usize, classes: usize) {
 /// buffer at an odd offset inside a larger one. Sigmoid runs `n` binary elements, up to 4·lanes + 1
 /// of its kernel (the four blocks of the unrolled loop, then a tail; 2·lanes + 1 under Miri);
 /// softmax and target probabilities run one row of `n` classes (blocks along a row) and `n` rows
-/// of 3 classes (several short rows per vector; under Miri for class indices only). Under Miri
+/// of 3 classes (several short rows per vector; under Miri for class indices only), of 9 and 16
+/// (class indices). Under Miri
 /// this is the test that walks the vector paths' loads and stores at every length and alignment.
 #[test]
 fn every_entry_point_at_every_length_and_odd_offset() {
@@ -310,6 +311,15 @@ fn every_entry_point_at_every_length_and_odd_offset() {
                 if task == Task::Softmax || !cfg!(miri) {
                     check_batch(&fl, task, n, 3);
                     calls += 1;
+                }
+                // And rows of 9 and 16 classes: one row per lane with two vectors per row part
+                // (AVX2's transposes read and write every row in a part below 8 classes and one
+                // from 8: the second part partial, then full).
+                if task == Task::Softmax && !cfg!(miri) {
+                    for classes in [9, 16] {
+                        check_batch(&fl, task, n, classes);
+                        calls += 1;
+                    }
                 }
                 // And n rows of 40 classes (rows of several vectors, batched too), and once 17
                 // rows of 300.

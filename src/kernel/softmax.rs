@@ -317,20 +317,20 @@ pub(crate) fn run<'t, S: Simd, F: Focus, H: TargetForm, I: Io, R: RowTargets<'t>
     let mut small = SmallSums::new();
     let mut row = 0;
     // Rows with one class index each and no smoothing, of at most BATCH_CLASSES classes: LANES
-    // rows at a time, their statistics and target terms one row per lane; rows of at most
-    // LANES classes gathered one row per lane where the backend gathers well enough
+    // rows at a time, their statistics and target terms one row per lane; rows of at most 16
+    // classes read one row per lane, class by class, where the backend does that well enough
     // (`Simd::ROWS_IN_LANES`), else each row in its own vectors.
     let batched = form.hard() && S::LANES > 1 && args.classes <= BATCH_CLASSES;
-    let mut transpose =
-        (batched && S::ROWS_IN_LANES && args.classes <= S::LANES).then(|| Transpose::new::<S>(args.classes));
+    let by_columns = batched && S::ROWS_IN_LANES && args.classes <= 16;
     // A row whose last pass is still to run ([`one_row`]).
     let mut pending = None;
     while row < args.rows {
         if batched && row + S::LANES <= args.rows {
             let mut row_losses = [0.0 as Wide; 16];
-            let done = match transpose.as_mut() {
-                Some(t) => transposed_rows::<S, F, I>(s, focus, args, io, row, t, &mut row_losses),
-                None => small_rows::<S, F, I>(s, focus, args, io, row, &mut row_losses),
+            let done = if by_columns {
+                transposed_rows::<S, F, I>(s, focus, args, io, row, &mut row_losses)
+            } else {
+                small_rows::<S, F, I>(s, focus, args, io, row, &mut row_losses)
             };
             if done {
                 for (k, &loss) in row_losses.iter().enumerate().take(S::LANES) {
@@ -452,41 +452,11 @@ fn batch_rows<S: Simd, F: Focus>(
     (factor, target_grad)
 }
 
-/// What [`transposed_rows`] needs besides a batch, set up once per call for rows of
-/// `c ≤ LANES` classes (L = LANES).
-struct Transpose {
-    /// In `offsets[j]`, lane `k` is `k·c + j`: where class `j` of row `k` sits in a group of L
-    /// rows. In `offsets[16 + m]`, lane `i` is where element `m·L + i` of the group's gradient
-    /// sits in `by_class`: `16·j + k` for `(k, j) = divmod(m·L + i, c)`.
-    offsets: [[u16; 16]; 32],
-    /// The gradient of a group, class by class.
-    by_class: [[f32; 16]; 16],
-}
-
-impl Transpose {
-    fn new<S: Simd>(c: usize) -> Transpose {
-        let mut offsets = [[0u16; 16]; 32];
-        let (by_class, by_row) = offsets.split_at_mut(16);
-        for (j, lanes) in by_class.iter_mut().enumerate().take(c) {
-            for (k, o) in lanes.iter_mut().enumerate().take(S::LANES) {
-                *o = (k * c + j) as u16;
-            }
-        }
-        for (m, lanes) in by_row.iter_mut().enumerate().take(c) {
-            for (i, o) in lanes.iter_mut().enumerate().take(S::LANES) {
-                let p = m * S::LANES + i;
-                *o = (16 * (p % c) + p / c) as u16;
-            }
-        }
-        Transpose { offsets, by_class: [[0.0; 16]; 16] }
-    }
-}
-
 /// `LANES` rows from `row0`, each of at most `LANES` classes with a class index and no
-/// smoothing, one row per lane: the logits are gathered class by class (a vector holds class `j`
-/// of every row), so the maximum, the exponentials, the normaliser and the target terms are
-/// all plain lane-wise operations on full vectors; the gradient, formed class by class, goes
-/// back to row order through a buffer and gathers. Returns false, having written nothing, when
+/// smoothing, one row per lane: the logits are read class by class (a vector holds class `j` of
+/// every row, [`Simd::load_columns`]), so the maximum, the exponentials, the normaliser and the
+/// target terms are all plain lane-wise operations on full vectors; the gradient, formed class
+/// by class, goes back to row order the same way. Returns false, having written nothing, when
 /// a row is ignored, holds NaN or +∞, or is all −∞: the caller then runs those rows one by one.
 #[inline(always)]
 fn transposed_rows<'t, S: Simd, F: Focus, I: Io>(
@@ -495,7 +465,6 @@ fn transposed_rows<'t, S: Simd, F: Focus, I: Io>(
     args: &Args<'_, impl RowTargets<'t>>,
     io: &mut I,
     row0: usize,
-    transpose: &mut Transpose,
     row_losses: &mut [Wide; 16],
 ) -> bool {
     let (c, l) = (args.classes, S::LANES);
@@ -509,10 +478,10 @@ fn transposed_rows<'t, S: Simd, F: Focus, I: Io>(
     let vt = s.load(&t);
     // Class j of every row, the rows' maxima, and each row's target logit and weight.
     let mut x = [zero; 16];
+    io.load_x_columns(s, base, c, &mut x);
     let (mut max, mut x_t, mut vw) = (s.splat(f32::NEG_INFINITY), zero, zero);
     let mut finite = s.lt(max, inf);
-    for (j, xj) in x.iter_mut().enumerate().take(c) {
-        *xj = io.gather_x(s, base, &transpose.offsets[j]);
+    for (j, xj) in x.iter().enumerate().take(c) {
         finite = s.mask_and(finite, s.lt(*xj, inf));
         max = s.max(max, *xj);
         let target = s.eq(vt, s.splat(j as f32));
@@ -536,15 +505,11 @@ fn transposed_rows<'t, S: Simd, F: Focus, I: Io>(
     let st = stats(s, max, others, unique, focus.needs_ln());
     let (factor, target_grad) = batch_rows(s, focus, x_t, &st, vw, args.divisor, row_losses);
     if I::GRAD {
-        let Transpose { offsets, by_class } = transpose;
-        for (j, (e, out)) in x.iter().zip(by_class.iter_mut()).take(c).enumerate() {
-            let g = s.mul(*e, factor);
-            s.store(s.select(s.eq(vt, s.splat(j as f32)), target_grad, g), out);
+        // The gradient over the exponentials.
+        for (j, e) in x.iter_mut().enumerate().take(c) {
+            *e = s.select(s.eq(vt, s.splat(j as f32)), target_grad, s.mul(*e, factor));
         }
-        let by_class = by_class.as_flattened();
-        for m in 0..c {
-            io.store_grad(s, base + m * l, l, s.gather(by_class, &offsets[16 + m]));
-        }
+        io.store_grad_columns(s, base, c, &x);
     }
     true
 }

@@ -33,11 +33,14 @@ pub(crate) trait Simd: Copy {
     type Array: Copy + Default + AsRef<[f32]> + AsMut<[f32]>;
     /// Lanes per vector.
     const LANES: usize;
-    /// Whether a batch of short softmax rows runs one row per lane, its classes gathered into
-    /// vectors (`true`), rather than one row per vector with horizontal reductions. Measured
-    /// (C = 10, fused): per lane, portable 7.0 → 3.8 ns/element and AVX2 4.7 → 2.3; AVX-512
-    /// stays per vector (1.7 against 2.1–2.4 per lane: its 16 lanes hold a whole row, and the
-    /// gathers cost about 1.1 ns/element whether `vgatherdps` or a buffer).
+    /// Whether a batch of short softmax rows (at most 16 classes) runs one row per lane, its
+    /// classes read into vectors column by column ([`load_columns`](Simd::load_columns), `true`),
+    /// rather than one row per vector with horizontal reductions. Measured before (C = 10,
+    /// fused), with the columns gathered a value at a time: per lane, portable 7.0 → 3.8
+    /// ns/element and AVX2 4.7 → 2.3; AVX-512 stays per vector (1.7 against 2.1–2.4 per lane:
+    /// its 16 lanes hold a whole row, and the gathers cost about 1.1 ns/element whether
+    /// `vgatherdps` or a buffer; a 16×16 transpose in registers, as AVX2's 8×8 ones, is not
+    /// written yet).
     const ROWS_IN_LANES: bool = true;
 
     fn splat(self, x: f32) -> Self::V;
@@ -61,16 +64,22 @@ pub(crate) trait Simd: Copy {
         s[..n].copy_from_slice(&buf[..n]);
     }
 
-    /// Lane `k` is `s[offsets[k]]`, through a buffer on the stack (`vgatherdps` measured no
-    /// faster on Zen 4, with AVX2 or AVX-512).
+    /// Whether [`load_columns`](Simd::load_columns) and
+    /// [`store_columns`](Simd::store_columns) transpose in registers (else they move each value
+    /// through memory on its own, [`columns_from_memory`]).
+    const TRANSPOSES: bool = false;
+    /// The columns of `LANES` rows of `c` values each (`1 ≤ c ≤ 16`), stored one after another
+    /// in `rows` (at least `LANES·c` values): lane `k` of `columns[j]` is `rows[k·c + j]`, for
+    /// `j < c` (the other columns are unspecified).
     #[inline(always)]
-    fn gather(self, s: &[f32], offsets: &[u16; 16]) -> Self::V {
-        const { assert!(Self::LANES <= 16, "sixteen offsets") };
-        let mut buf = [0.0; 16];
-        for (b, &o) in buf.iter_mut().zip(offsets).take(Self::LANES) {
-            *b = s[usize::from(o)];
-        }
-        self.load(&buf)
+    fn load_columns(self, rows: &[f32], c: usize, columns: &mut [Self::V; 16]) {
+        columns_from_memory(self, rows, c, columns);
+    }
+    /// The inverse of [`load_columns`](Simd::load_columns): writes lane `k` of `columns[j]` to
+    /// `rows[k·c + j]`, for `j < c` and `k < LANES`.
+    #[inline(always)]
+    fn store_columns(self, columns: &[Self::V; 16], c: usize, rows: &mut [f32]) {
+        columns_to_memory(self, columns, c, rows);
     }
 
     /// Whether [`math::exp`] goes through a 16-entry table ([`math::exp_of_table`]): where
@@ -241,4 +250,32 @@ pub(crate) trait Simd: Copy {
     fn acc_add_product(self, acc: Self::Acc, a: Self::V, b: Self::V) -> Self::Acc;
     /// The accumulated total, in a fixed order.
     fn acc_total(self, acc: Self::Acc) -> crate::sum::Wide;
+}
+
+/// [`Simd::load_columns`] a value at a time, through a buffer on the stack.
+#[inline(always)]
+pub(crate) fn columns_from_memory<S: Simd>(s: S, rows: &[f32], c: usize, columns: &mut [S::V; 16]) {
+    const { assert!(S::LANES <= 16, "sixteen rows") };
+    let rows = &rows[..S::LANES * c];
+    let mut buf = [0.0; 16];
+    for (j, v) in columns.iter_mut().enumerate().take(c) {
+        for (k, b) in buf.iter_mut().enumerate().take(S::LANES) {
+            *b = rows[k * c + j];
+        }
+        *v = s.load(&buf);
+    }
+}
+
+/// [`Simd::store_columns`] a value at a time, through a buffer on the stack.
+#[inline(always)]
+pub(crate) fn columns_to_memory<S: Simd>(s: S, columns: &[S::V; 16], c: usize, rows: &mut [f32]) {
+    const { assert!(S::LANES <= 16, "sixteen rows") };
+    let rows = &mut rows[..S::LANES * c];
+    let mut buf = [0.0; 16];
+    for (j, &v) in columns.iter().enumerate().take(c) {
+        s.store(v, &mut buf);
+        for (k, &b) in buf.iter().enumerate().take(S::LANES) {
+            rows[k * c + j] = b;
+        }
+    }
 }

@@ -97,6 +97,33 @@ impl<S: Simd> Simd for Pair<S> {
         }
     }
 
+    const TRANSPOSES: bool = S::TRANSPOSES;
+    /// With transposes in registers, the first `S::LANES` rows into the low halves and the
+    /// others into the high halves; else a value at a time, without the halves' buffers.
+    #[inline(always)]
+    fn load_columns(self, rows: &[f32], c: usize, columns: &mut [Self::V; 16]) {
+        if !S::TRANSPOSES {
+            return super::columns_from_memory(self, rows, c, columns);
+        }
+        let (mut low, mut high) = ([self.0.splat(0.0); 16], [self.0.splat(0.0); 16]);
+        let (first, second) = rows[..2 * S::LANES * c].split_at(S::LANES * c);
+        self.0.load_columns(first, c, &mut low);
+        self.0.load_columns(second, c, &mut high);
+        for ((v, low), high) in columns.iter_mut().zip(low).zip(high).take(c) {
+            *v = (low, high);
+        }
+    }
+    #[inline(always)]
+    fn store_columns(self, columns: &[Self::V; 16], c: usize, rows: &mut [f32]) {
+        if !S::TRANSPOSES {
+            return super::columns_to_memory(self, columns, c, rows);
+        }
+        let (low, high) = (columns.map(|v| v.0), columns.map(|v| v.1));
+        let (first, second) = rows[..2 * S::LANES * c].split_at_mut(S::LANES * c);
+        self.0.store_columns(&low, c, first);
+        self.0.store_columns(&high, c, second);
+    }
+
     #[inline(always)]
     fn add_where(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V {
         (self.0.add_where(m.0, a.0, b.0), self.0.add_where(m.1, a.1, b.1))

@@ -47,8 +47,7 @@ impl Simd for Avx2 {
     fn load_partial(self, s: &[f32], n: usize, pad: f32) -> __m256 {
         let s = &s[..n];
         unsafe {
-            let mask =
-                _mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            let mask = first_lanes(n);
             let v = _mm256_maskload_ps(s.as_ptr(), mask);
             _mm256_blendv_ps(_mm256_set1_ps(pad), v, _mm256_castsi256_ps(mask))
         }
@@ -56,10 +55,49 @@ impl Simd for Avx2 {
     #[inline(always)]
     fn store_partial(self, v: __m256, s: &mut [f32], n: usize) {
         let s = &mut s[..n];
-        unsafe {
-            let mask =
-                _mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-            _mm256_maskstore_ps(s.as_mut_ptr(), mask, v)
+        unsafe { _mm256_maskstore_ps(s.as_mut_ptr(), first_lanes(n), v) }
+    }
+    const TRANSPOSES: bool = true;
+    /// Each row in one or two loads (its classes below 8 and from 8), then one or two 8×8
+    /// transposes in registers: 24 shuffles for 64 values, where the default moves every value
+    /// through memory on its own. Measured on Zen 3 (fused, class indices, N = 2^16, best of 12
+    /// interleaved runs, ns/element): C = 10 2.69 → 2.28, C = 16 2.37 → 1.73; instructions per
+    /// element (callgrind) 30.0 → 22.5 and 27.1 → 17.2.
+    #[inline(always)]
+    fn load_columns(self, rows: &[f32], c: usize, columns: &mut [__m256; 16]) {
+        let rows = &rows[..8 * c];
+        let mut block = [self.splat(0.0); 8];
+        for at in [0, 8] {
+            if at >= c {
+                break;
+            }
+            for (k, v) in block.iter_mut().enumerate() {
+                *v = row_part(self, rows, k * c + at, c - at);
+            }
+            transpose8(&mut block);
+            columns[at..at + 8].copy_from_slice(&block);
+        }
+    }
+    /// [`load_columns`](Simd::load_columns) backwards: transposes, then the rows in order, each
+    /// part in a whole vector where that stays inside `rows` (what it writes past its row, the
+    /// next rows then overwrite), else a masked store: `vmaskmovps` stores are slow on Zen 3,
+    /// where masked stores for every row part took C = 10 from 2.23 to 2.55 ns/element (best of
+    /// 10 interleaved runs).
+    #[inline(always)]
+    fn store_columns(self, columns: &[__m256; 16], c: usize, rows: &mut [f32]) {
+        let rows = &mut rows[..8 * c];
+        let (mut low, mut high) = ([self.splat(0.0); 8], [self.splat(0.0); 8]);
+        low.copy_from_slice(&columns[..8]);
+        transpose8(&mut low);
+        if c > 8 {
+            high.copy_from_slice(&columns[8..]);
+            transpose8(&mut high);
+        }
+        for k in 0..8 {
+            set_row_part(self, rows, k * c, c, low[k]);
+            if c > 8 {
+                set_row_part(self, rows, k * c + 8, c - 8, high[k]);
+            }
         }
     }
     const TABLE_EXP: bool = true;
@@ -218,5 +256,69 @@ impl Simd for Avx2 {
             let h = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd::<1>(s));
             _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)))
         }
+    }
+}
+
+/// The mask of the first `n` lanes (all of them from 8 on).
+#[inline(always)]
+fn first_lanes(n: usize) -> __m256i {
+    let n = n.min(8) as i32;
+    // SAFETY: see the `impl Simd for Avx2` above (only its methods call this).
+    unsafe { _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)) }
+}
+
+/// Transposes an 8×8 block: lane `j` of `v[k]` goes to lane `k` of `v[j]`. Pairs of rows
+/// interleave (`unpck`), then pairs of pairs (`shufps`), then the 128-bit halves swap
+/// (`vperm2f128`): 24 shuffles.
+#[inline(always)]
+fn transpose8(v: &mut [__m256; 8]) {
+    // SAFETY: see the `impl Simd for Avx2` above (only its methods call this).
+    unsafe {
+        let t0 = _mm256_unpacklo_ps(v[0], v[1]);
+        let t1 = _mm256_unpackhi_ps(v[0], v[1]);
+        let t2 = _mm256_unpacklo_ps(v[2], v[3]);
+        let t3 = _mm256_unpackhi_ps(v[2], v[3]);
+        let t4 = _mm256_unpacklo_ps(v[4], v[5]);
+        let t5 = _mm256_unpackhi_ps(v[4], v[5]);
+        let t6 = _mm256_unpacklo_ps(v[6], v[7]);
+        let t7 = _mm256_unpackhi_ps(v[6], v[7]);
+        let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+        let u1 = _mm256_shuffle_ps::<0xee>(t0, t2);
+        let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+        let u3 = _mm256_shuffle_ps::<0xee>(t1, t3);
+        let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+        let u5 = _mm256_shuffle_ps::<0xee>(t4, t6);
+        let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+        let u7 = _mm256_shuffle_ps::<0xee>(t5, t7);
+        v[0] = _mm256_permute2f128_ps::<0x20>(u0, u4);
+        v[1] = _mm256_permute2f128_ps::<0x20>(u1, u5);
+        v[2] = _mm256_permute2f128_ps::<0x20>(u2, u6);
+        v[3] = _mm256_permute2f128_ps::<0x20>(u3, u7);
+        v[4] = _mm256_permute2f128_ps::<0x31>(u0, u4);
+        v[5] = _mm256_permute2f128_ps::<0x31>(u1, u5);
+        v[6] = _mm256_permute2f128_ps::<0x31>(u2, u6);
+        v[7] = _mm256_permute2f128_ps::<0x31>(u3, u7);
+    }
+}
+
+/// The `n` values of a row part at `rows[at..]` in the first lanes, the others unspecified: a
+/// whole vector where it stays inside `rows`, else a masked load.
+#[inline(always)]
+fn row_part(s: Avx2, rows: &[f32], at: usize, n: usize) -> __m256 {
+    if at + 8 <= rows.len() {
+        s.load(&rows[at..])
+    } else {
+        s.load_partial(&rows[at..], n.min(8), 0.0)
+    }
+}
+
+/// Writes the first `n` lanes of `v` to `rows[at..]`: a whole vector where it stays inside
+/// `rows` (writing past the part), else a masked store.
+#[inline(always)]
+fn set_row_part(s: Avx2, rows: &mut [f32], at: usize, n: usize, v: __m256) {
+    if at + 8 <= rows.len() {
+        s.store(v, &mut rows[at..]);
+    } else {
+        s.store_partial(v, &mut rows[at..], n.min(8));
     }
 }
