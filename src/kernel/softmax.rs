@@ -452,7 +452,7 @@ fn batch_rows<S: Simd, F: Focus>(
     (factor, target_grad)
 }
 
-/// `LANES` rows from `row0`, each of at most `LANES` classes with a class index and no
+/// `LANES` rows from `row0`, each of at most 16 classes with a class index and no
 /// smoothing, one row per lane: the logits are read class by class (a vector holds class `j` of
 /// every row, [`Simd::load_columns`]), so the maximum, the exponentials, the normaliser and the
 /// target terms are all plain lane-wise operations on full vectors; the gradient, formed class
