@@ -47,7 +47,7 @@ impl Simd for Avx2 {
     fn load_partial(self, s: &[f32], n: usize, pad: f32) -> __m256 {
         let s = &s[..n];
         unsafe {
-            let mask = first_lanes(n);
+            let mask = first_lanes(self, n);
             let v = _mm256_maskload_ps(s.as_ptr(), mask);
             _mm256_blendv_ps(_mm256_set1_ps(pad), v, _mm256_castsi256_ps(mask))
         }
@@ -55,7 +55,7 @@ impl Simd for Avx2 {
     #[inline(always)]
     fn store_partial(self, v: __m256, s: &mut [f32], n: usize) {
         let s = &mut s[..n];
-        unsafe { _mm256_maskstore_ps(s.as_mut_ptr(), first_lanes(n), v) }
+        unsafe { _mm256_maskstore_ps(s.as_mut_ptr(), first_lanes(self, n), v) }
     }
     const TRANSPOSES: bool = true;
     /// Each row in one or two loads (its classes below 8 and from 8), then one or two 8×8
@@ -74,7 +74,7 @@ impl Simd for Avx2 {
             for (k, v) in block.iter_mut().enumerate() {
                 *v = row_part(self, rows, k * c + at, c - at);
             }
-            transpose8(&mut block);
+            transpose8(self, &mut block);
             columns[at..at + 8].copy_from_slice(&block);
         }
     }
@@ -88,10 +88,10 @@ impl Simd for Avx2 {
         let rows = &mut rows[..8 * c];
         let (mut low, mut high) = ([self.splat(0.0); 8], [self.splat(0.0); 8]);
         low.copy_from_slice(&columns[..8]);
-        transpose8(&mut low);
+        transpose8(self, &mut low);
         if c > 8 {
             high.copy_from_slice(&columns[8..]);
-            transpose8(&mut high);
+            transpose8(self, &mut high);
         }
         for k in 0..8 {
             set_row_part(self, rows, k * c, c, low[k]);
@@ -261,9 +261,9 @@ impl Simd for Avx2 {
 
 /// The mask of the first `n` lanes (all of them from 8 on).
 #[inline(always)]
-fn first_lanes(n: usize) -> __m256i {
+fn first_lanes(_: Avx2, n: usize) -> __m256i {
     let n = n.min(8) as i32;
-    // SAFETY: see the `impl Simd for Avx2` above (only its methods call this).
+    // SAFETY: the token exists, so the CPU runs AVX2.
     unsafe { _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)) }
 }
 
@@ -271,8 +271,8 @@ fn first_lanes(n: usize) -> __m256i {
 /// interleave (`unpck`), then pairs of pairs (`shufps`), then the 128-bit halves swap
 /// (`vperm2f128`): 24 shuffles.
 #[inline(always)]
-fn transpose8(v: &mut [__m256; 8]) {
-    // SAFETY: see the `impl Simd for Avx2` above (only its methods call this).
+fn transpose8(_: Avx2, v: &mut [__m256; 8]) {
+    // SAFETY: the token exists, so the CPU runs AVX.
     unsafe {
         let t0 = _mm256_unpacklo_ps(v[0], v[1]);
         let t1 = _mm256_unpackhi_ps(v[0], v[1]);
