@@ -26,7 +26,7 @@ pub(crate) trait Io {
     fn load_x<S: crate::simd::Simd>(&self, s: S, i: usize, n: usize, pad: f32) -> S::V;
     /// The logits of the `LANES` rows of `c ≤ 16` classes from `i`, class by class
     /// ([`Simd::load_columns`](crate::simd::Simd::load_columns)).
-    fn load_x_columns<S: crate::simd::Simd>(&self, s: S, i: usize, c: usize, columns: &mut [S::V; 16]);
+    fn load_x_columns<S: crate::simd::Simd>(&self, s: S, i: usize, c: usize) -> [S::V; 16];
     /// Writes the gradient of the `LANES` rows of `c ≤ 16` classes from `i`, given class by
     /// class (a no-op when `GRAD` is false).
     fn store_grad_columns<S: crate::simd::Simd>(&mut self, s: S, i: usize, c: usize, columns: &[S::V; 16]);
@@ -66,8 +66,8 @@ impl Io for Forward<'_> {
     }
 
     #[inline(always)]
-    fn load_x_columns<S: crate::simd::Simd>(&self, s: S, i: usize, c: usize, columns: &mut [S::V; 16]) {
-        s.load_columns(&self.0[i..i + S::LANES * c], c, columns);
+    fn load_x_columns<S: crate::simd::Simd>(&self, s: S, i: usize, c: usize) -> [S::V; 16] {
+        s.load_columns(&self.0[i..i + S::LANES * c], c)
     }
 
     #[inline(always)]
@@ -116,8 +116,8 @@ impl Io for Separate<'_> {
     }
 
     #[inline(always)]
-    fn load_x_columns<S: crate::simd::Simd>(&self, s: S, i: usize, c: usize, columns: &mut [S::V; 16]) {
-        s.load_columns(&self.logits[i..i + S::LANES * c], c, columns);
+    fn load_x_columns<S: crate::simd::Simd>(&self, s: S, i: usize, c: usize) -> [S::V; 16] {
+        s.load_columns(&self.logits[i..i + S::LANES * c], c)
     }
 
     #[inline(always)]
@@ -167,8 +167,8 @@ impl Io for InPlace<'_> {
     }
 
     #[inline(always)]
-    fn load_x_columns<S: crate::simd::Simd>(&self, s: S, i: usize, c: usize, columns: &mut [S::V; 16]) {
-        s.load_columns(&self.0[i..i + S::LANES * c], c, columns);
+    fn load_x_columns<S: crate::simd::Simd>(&self, s: S, i: usize, c: usize) -> [S::V; 16] {
+        s.load_columns(&self.0[i..i + S::LANES * c], c)
     }
 
     #[inline(always)]

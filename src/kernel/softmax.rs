@@ -477,8 +477,7 @@ fn transposed_rows<'t, S: Simd, F: Focus, I: Io>(
     }
     let vt = s.load(&t);
     // Class j of every row, the rows' maxima, and each row's target logit and weight.
-    let mut x = [zero; 16];
-    io.load_x_columns(s, base, c, &mut x);
+    let mut x = io.load_x_columns(s, base, c);
     let (mut max, mut x_t, mut vw) = (s.splat(f32::NEG_INFINITY), zero, zero);
     let mut finite = s.lt(max, inf);
     for (j, xj) in x.iter().enumerate().take(c) {

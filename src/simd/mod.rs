@@ -72,8 +72,8 @@ pub(crate) trait Simd: Copy {
     /// in `rows` (at least `LANES·c` values): lane `k` of `columns[j]` is `rows[k·c + j]`, for
     /// `j < c` (the other columns are unspecified).
     #[inline(always)]
-    fn load_columns(self, rows: &[f32], c: usize, columns: &mut [Self::V; 16]) {
-        columns_from_memory(self, rows, c, columns);
+    fn load_columns(self, rows: &[f32], c: usize) -> [Self::V; 16] {
+        columns_from_memory(self, rows, c)
     }
     /// The inverse of [`load_columns`](Simd::load_columns): writes lane `k` of `columns[j]` to
     /// `rows[k·c + j]`, for `j < c` and `k < LANES`.
@@ -197,12 +197,27 @@ pub(crate) trait Simd: Copy {
         self.mul(self.mul(a, self.pow2(n1)), self.pow2(n2))
     }
 
-    /// `a · 2^⌊q⌋` for `q` a whole number of sixteenths in [−151, 128) and `a` in [0.97, 2],
-    /// rounded as [`scale_by_pow2`](Simd::scale_by_pow2) rounds: [`math::exp_of_table`]'s last
-    /// step. The default rounds `q − 15/32` (within 15/32 of ⌊q⌋, so no tie) to find ⌊q⌋.
+    /// `a · 2^⌊q⌋` for `q` a whole number of sixteenths in [−151, 128), given as
+    /// `t = q + `[`math::SIXTEENTHS`] (whose last four significand bits are q's sixteenths), and
+    /// `a` in [0.97, 2], rounded as [`scale_by_pow2`](Simd::scale_by_pow2) rounds:
+    /// [`math::exp_of_table`]'s last step. The default is [`scale_by_pow2_floor_tested`].
     #[inline(always)]
-    fn scale_by_pow2_floor(self, a: Self::V, q: Self::V) -> Self::V {
-        self.scale_by_pow2(a, self.round(self.sub(q, self.splat(15.0 / 32.0))))
+    fn scale_by_pow2_floor(self, a: Self::V, t: Self::V) -> Self::V {
+        scale_by_pow2_floor_tested(self, a, t)
+    }
+    /// Whether [`scale_by_pow2_floor`](Simd::scale_by_pow2_floor) is the backend's own, one
+    /// instruction that rounds into the subnormals (`vscalefps`): a [`pair::Pair`] then applies
+    /// it to each half, where otherwise it tests both halves for results below the normal range
+    /// at once.
+    const SCALES_SUBNORMALS: bool = false;
+    /// `a · 2^⌊q⌋` for `a` and `t = q + `[`math::SIXTEENTHS`] as in
+    /// [`scale_by_pow2_floor`](Simd::scale_by_pow2_floor), where the result is normal
+    /// (`q ≥ −125`). The default rounds `q − 15/32` (within 15/32 of ⌊q⌋, so no tie) to find ⌊q⌋
+    /// and adds it to the exponent.
+    #[inline(always)]
+    fn add_floor_exponent(self, a: Self::V, t: Self::V) -> Self::V {
+        let q = self.sub(t, self.splat(math::SIXTEENTHS));
+        self.add_exponent(a, self.round(self.sub(q, self.splat(15.0 / 32.0))))
     }
 
     /// [`math::ln`]. This and the two hooks below serve the rarer paths of the kernels
@@ -252,11 +267,23 @@ pub(crate) trait Simd: Copy {
     fn acc_total(self, acc: Self::Acc) -> crate::sum::Wide;
 }
 
+/// [`Simd::scale_by_pow2_floor`] with a test for results below the normal range (`q < −125`):
+/// where there are none, [`Simd::add_floor_exponent`]; else [`Simd::scale_by_pow2`] by ⌊q⌋.
+#[inline(always)]
+pub(crate) fn scale_by_pow2_floor_tested<S: Simd>(s: S, a: S::V, t: S::V) -> S::V {
+    let q = s.sub(t, s.splat(math::SIXTEENTHS));
+    if !s.any(s.lt(q, s.splat(-125.0))) {
+        return s.add_floor_exponent(a, t);
+    }
+    s.scale_by_pow2(a, s.round(s.sub(q, s.splat(15.0 / 32.0))))
+}
+
 /// [`Simd::load_columns`] a value at a time, through a buffer on the stack.
 #[inline(always)]
-pub(crate) fn columns_from_memory<S: Simd>(s: S, rows: &[f32], c: usize, columns: &mut [S::V; 16]) {
+pub(crate) fn columns_from_memory<S: Simd>(s: S, rows: &[f32], c: usize) -> [S::V; 16] {
     const { assert!(S::LANES <= 16, "sixteen rows") };
     let rows = &rows[..S::LANES * c];
+    let mut columns = [s.splat(0.0); 16];
     let mut buf = [0.0; 16];
     for (j, v) in columns.iter_mut().enumerate().take(c) {
         for (k, b) in buf.iter_mut().enumerate().take(S::LANES) {
@@ -264,6 +291,7 @@ pub(crate) fn columns_from_memory<S: Simd>(s: S, rows: &[f32], c: usize, columns
         }
         *v = s.load(&buf);
     }
+    columns
 }
 
 /// [`Simd::store_columns`] a value at a time, through a buffer on the stack.

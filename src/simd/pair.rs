@@ -101,24 +101,27 @@ impl<S: Simd> Simd for Pair<S> {
     /// With transposes in registers, the first `S::LANES` rows into the low halves and the
     /// others into the high halves; else a value at a time, without the halves' buffers.
     #[inline(always)]
-    fn load_columns(self, rows: &[f32], c: usize, columns: &mut [Self::V; 16]) {
+    fn load_columns(self, rows: &[f32], c: usize) -> [Self::V; 16] {
         if !S::TRANSPOSES {
-            return super::columns_from_memory(self, rows, c, columns);
+            return super::columns_from_memory(self, rows, c);
         }
-        let (mut low, mut high) = ([self.0.splat(0.0); 16], [self.0.splat(0.0); 16]);
         let (first, second) = rows[..2 * S::LANES * c].split_at(S::LANES * c);
-        self.0.load_columns(first, c, &mut low);
-        self.0.load_columns(second, c, &mut high);
-        for ((v, low), high) in columns.iter_mut().zip(low).zip(high).take(c) {
-            *v = (low, high);
+        let (low, high) = (self.0.load_columns(first, c), self.0.load_columns(second, c));
+        let mut columns = [self.splat(0.0); 16];
+        for j in 0..16 {
+            columns[j] = (low[j], high[j]);
         }
+        columns
     }
     #[inline(always)]
     fn store_columns(self, columns: &[Self::V; 16], c: usize, rows: &mut [f32]) {
         if !S::TRANSPOSES {
             return super::columns_to_memory(self, columns, c, rows);
         }
-        let (low, high) = (columns.map(|v| v.0), columns.map(|v| v.1));
+        let (mut low, mut high) = ([self.0.splat(0.0); 16], [self.0.splat(0.0); 16]);
+        for j in 0..16 {
+            (low[j], high[j]) = columns[j];
+        }
         let (first, second) = rows[..2 * S::LANES * c].split_at_mut(S::LANES * c);
         self.0.store_columns(&low, c, first);
         self.0.store_columns(&high, c, second);
@@ -239,9 +242,19 @@ impl<S: Simd> Simd for Pair<S> {
     fn scale_by_pow2(self, a: Self::V, n: Self::V) -> Self::V {
         both!(self.0, scale_by_pow2, a, n)
     }
+    /// One test for both halves (AVX2 binary γ=2, four vectors: one where there were four), or
+    /// the halves' own scaling where that needs no test.
     #[inline(always)]
-    fn scale_by_pow2_floor(self, a: Self::V, q: Self::V) -> Self::V {
-        both!(self.0, scale_by_pow2_floor, a, q)
+    fn scale_by_pow2_floor(self, a: Self::V, t: Self::V) -> Self::V {
+        if S::SCALES_SUBNORMALS {
+            return both!(self.0, scale_by_pow2_floor, a, t);
+        }
+        super::scale_by_pow2_floor_tested(self, a, t)
+    }
+    const SCALES_SUBNORMALS: bool = S::SCALES_SUBNORMALS;
+    #[inline(always)]
+    fn add_floor_exponent(self, a: Self::V, t: Self::V) -> Self::V {
+        both!(self.0, add_floor_exponent, a, t)
     }
     #[inline(always)]
     fn ln(self, x: Self::V) -> Self::V {

@@ -2,7 +2,7 @@
 
 use core::arch::x86_64::*;
 
-use crate::simd::Simd;
+use crate::simd::{math, Simd};
 use crate::sum::Wide;
 
 /// The AVX-512 backend; a value exists only where the CPU runs AVX-512F (and AVX2+FMA).
@@ -168,9 +168,10 @@ impl Simd for Avx512 {
     }
     /// `vscalefps` scales by `2^⌊q⌋` itself.
     #[inline(always)]
-    fn scale_by_pow2_floor(self, a: __m512, q: __m512) -> __m512 {
-        unsafe { _mm512_scalef_ps(a, q) }
+    fn scale_by_pow2_floor(self, a: __m512, t: __m512) -> __m512 {
+        unsafe { _mm512_scalef_ps(a, _mm512_sub_ps(t, _mm512_set1_ps(math::SIXTEENTHS))) }
     }
+    const SCALES_SUBNORMALS: bool = true;
     #[inline(always)]
     fn reduce_add(self, a: __m512) -> f32 {
         unsafe { _mm512_reduce_add_ps(a) }
