@@ -336,3 +336,67 @@ fn every_entry_point_at_every_length_and_odd_offset() {
     }
     println!("{calls} batches × 3 forms on {available:?}");
 }
+
+/// Short rows batched one per lane read their class indices a batch at a time: with every index
+/// type, an ignore index that is itself a class (its rows skipped, not read as that class), and
+/// none, every backend this CPU runs meets the budget on every row's loss and gradient.
+#[test]
+fn batched_short_rows_read_every_index_type_and_skip_ignored_classes() {
+    fn run<T: focal_loss::ClassIndex>(
+        fl: &FocalLoss<'_>,
+        x: &[f32],
+        t: &[T],
+        c: usize,
+    ) -> (Vec<f32>, Vec<f32>) {
+        let (mut losses, mut grad) = (vec![f32::NAN; t.len()], vec![f32::NAN; x.len()]);
+        fl.softmax(x, t, c, Out::new().grad(&mut grad).losses(&mut losses)).unwrap();
+        (losses, grad)
+    }
+    // A batch of sixteen rows (the most lanes of any backend) and more, fewer under Miri.
+    let rows = if cfg!(miri) { 17 } else { 37 };
+    for backend in Backend::ALL.into_iter().filter(|b| b.is_available()) {
+        for classes in [3, 10] {
+            let logits: Vec<f32> = (0..rows * classes).map(|i| ((i * 37) % 23) as f32 * 0.4 - 4.0).collect();
+            let indices: Vec<i64> = (0..rows).map(|r| ((r * 7) % classes) as i64).collect();
+            for ignore in [Some(2), None] {
+                let mut b = FocalLoss::builder().backend(backend).reduction(Reduction::None);
+                if let Some(i) = ignore {
+                    b = b.ignore_index(i);
+                }
+                let fl = b.build().unwrap();
+                let opts = oracle::Options {
+                    reduction: oracle::Reduction::None,
+                    ignore_index: ignore,
+                    ..Default::default()
+                };
+                let x: Vec<f64> = logits.iter().map(|&v| v.into()).collect();
+                let exact = oracle::softmax(&opts, &x, &indices, classes);
+                let results = [
+                    run(&fl, &logits, &indices.iter().map(|&i| i as u8).collect::<Vec<_>>(), classes),
+                    run(&fl, &logits, &indices.iter().map(|&i| i as u16).collect::<Vec<_>>(), classes),
+                    run(&fl, &logits, &indices.iter().map(|&i| i as u32).collect::<Vec<_>>(), classes),
+                    run(&fl, &logits, &indices.iter().map(|&i| i as i32).collect::<Vec<_>>(), classes),
+                    run(&fl, &logits, &indices, classes),
+                ];
+                for (ty, (losses, grad)) in ["u8", "u16", "u32", "i32", "i64"].iter().zip(&results) {
+                    let label = format!("{backend} C={classes} ignore {ignore:?} {ty}");
+                    for (what, computed, exact) in
+                        [("loss", losses, &exact.loss), ("grad", grad, &exact.grad)]
+                    {
+                        for (i, (&c, e)) in computed.iter().zip(exact).enumerate() {
+                            let err = oracle::error_in_budgets(c, e);
+                            assert!(
+                                err <= 1.0,
+                                "{label}: {what}[{i}] = {c:e}, exact {:e}: {err:.2} budgets",
+                                e.value
+                            );
+                        }
+                    }
+                }
+                if ignore.is_some() {
+                    assert!(results[4].0.contains(&0.0), "some rows are ignored");
+                }
+            }
+        }
+    }
+}
