@@ -490,8 +490,10 @@ fn batch_rows<S: Simd, F: Focus>(
     let (mut w_k, mut half_loss) = ([0.0f32; 16], [0.0f32; 16]);
     s.store(w, &mut w_k);
     s.store(tt.half_loss, &mut half_loss);
+    // Without a branch, so that the compiler widens several lanes at once.
     for k in 0..S::LANES {
-        row_losses[k] = weighted_loss(w_k[k], half_loss[k]);
+        let loss = Wide::from(w_k[k]) * Wide::from(half_loss[k]) * 2.0;
+        row_losses[k] = if w_k[k] == 0.0 { 0.0 } else { loss };
     }
     (factor, target_grad)
 }
