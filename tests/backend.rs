@@ -337,11 +337,11 @@ fn every_entry_point_at_every_length_and_odd_offset() {
     println!("{calls} batches × 3 forms on {available:?}");
 }
 
-/// Short rows batched one per lane read their class indices a batch at a time: with every index
-/// type, an ignore index that is itself a class (its rows skipped, not read as that class), and
-/// none, every backend this CPU runs meets the budget on every row's loss and gradient.
+/// Batched rows read their class indices a batch at a time: with every index type, an ignore
+/// index that is itself a class (its rows skipped, not read as that class), and none, every
+/// backend this CPU runs meets the budget on every row's loss and gradient.
 #[test]
-fn batched_short_rows_read_every_index_type_and_skip_ignored_classes() {
+fn batched_rows_read_every_index_type_and_skip_ignored_classes() {
     fn run<T: focal_loss::ClassIndex>(
         fl: &FocalLoss<'_>,
         x: &[f32],
@@ -355,7 +355,9 @@ fn batched_short_rows_read_every_index_type_and_skip_ignored_classes() {
     // A batch of sixteen rows (the most lanes of any backend) and more, fewer under Miri.
     let rows = if cfg!(miri) { 17 } else { 37 };
     for backend in Backend::ALL.into_iter().filter(|b| b.is_available()) {
-        for classes in [3, 10] {
+        // Rows in lanes (up to 16 classes where the backend reads columns), and rows of 20
+        // classes each in its own vectors.
+        for classes in [3, 10, 20] {
             let logits: Vec<f32> = (0..rows * classes).map(|i| ((i * 37) % 23) as f32 * 0.4 - 4.0).collect();
             let indices: Vec<i64> = (0..rows).map(|r| ((r * 7) % classes) as i64).collect();
             for ignore in [Some(2), None] {

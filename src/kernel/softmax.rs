@@ -665,8 +665,13 @@ fn small_rows<'t, S: Simd, F: Focus, I: Io>(
     let single = c <= S::LANES;
     let (mut max, mut x_t, mut w, mut t) = ([0.0f32; 16], [0.0f32; 16], [0.0f32; 16], [0usize; 16]);
     let (mut others, mut unique, mut e_single) = ([0.0f32; 16], [0.0f32; 16], [s.splat(0.0); 16]);
+    let mut classes = [0.0f32; 16];
+    if !args.targets.classes_of(row0, &mut classes[..S::LANES]) {
+        return false;
+    }
     for k in 0..S::LANES {
-        let RowTarget::Class(class) = args.targets.row(row0 + k) else { return false };
+        // Exact: at most BATCH_CLASSES classes.
+        let class = classes[k] as usize;
         let base = (row0 + k) * c;
         let (m, bad, x_single) = first_pass(s, io, base, c);
         if bad || m == f32::NEG_INFINITY {
