@@ -212,12 +212,10 @@ pub(crate) trait Simd: Copy {
     const SCALES_SUBNORMALS: bool = false;
     /// `a · 2^⌊q⌋` for `a` and `t = q + `[`math::SIXTEENTHS`] as in
     /// [`scale_by_pow2_floor`](Simd::scale_by_pow2_floor), where the result is normal
-    /// (`q ≥ −125`). The default rounds `q − 15/32` (within 15/32 of ⌊q⌋, so no tie) to find ⌊q⌋
-    /// and adds it to the exponent.
+    /// (`q ≥ −125`). The default adds [`floor_of_sixteenths`] to the exponent.
     #[inline(always)]
     fn add_floor_exponent(self, a: Self::V, t: Self::V) -> Self::V {
-        let q = self.sub(t, self.splat(math::SIXTEENTHS));
-        self.add_exponent(a, self.round(self.sub(q, self.splat(15.0 / 32.0))))
+        self.add_exponent(a, floor_of_sixteenths(self, self.sub(t, self.splat(math::SIXTEENTHS))))
     }
 
     /// [`math::ln`]. This and the two hooks below serve the rarer paths of the kernels
@@ -275,7 +273,14 @@ pub(crate) fn scale_by_pow2_floor_tested<S: Simd>(s: S, a: S::V, t: S::V) -> S::
     if !s.any(s.lt(q, s.splat(-125.0))) {
         return s.add_floor_exponent(a, t);
     }
-    s.scale_by_pow2(a, s.round(s.sub(q, s.splat(15.0 / 32.0))))
+    s.scale_by_pow2(a, floor_of_sixteenths(s, q))
+}
+
+/// ⌊q⌋ for `q` a whole number of sixteenths: `q − 15/32` rounded (within 15/32 of ⌊q⌋, so no
+/// tie).
+#[inline(always)]
+fn floor_of_sixteenths<S: Simd>(s: S, q: S::V) -> S::V {
+    s.round(s.sub(q, s.splat(15.0 / 32.0)))
 }
 
 /// [`Simd::load_columns`] a value at a time, through a buffer on the stack.
