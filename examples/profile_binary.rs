@@ -1,6 +1,7 @@
-//! Runs the binary γ=2 fused kernel in a loop, for profilers (`perf stat`, `perf record`).
+//! Runs the binary fused kernel (γ=2 unless given) in a loop, for profilers (`perf stat`,
+//! `perf record`, `valgrind --tool=callgrind`).
 //!
-//! `cargo run --release --example profile_binary -- [backend] [n] [reps]`
+//! `cargo run --release --example profile_binary -- [backend] [n] [reps] [gamma]`
 
 #[path = "common/uniform.rs"]
 mod uniform;
@@ -12,11 +13,12 @@ fn main() {
     let backend = Backend::ALL.into_iter().find(|b| Some(b.name()) == args.get(1).map(String::as_str));
     let n: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1 << 16);
     let reps: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(2000);
+    let gamma: f32 = args.get(4).and_then(|a| a.parse().ok()).unwrap_or(2.0);
     let mut next = uniform::uniform();
     let logits: Vec<f32> = (0..n).map(|_| (next() - 0.5) * 12.0).collect();
     let targets: Vec<f32> = (0..n).map(|_| (next() < 0.5) as u8 as f32).collect();
     let mut grad = vec![0.0; n];
-    let mut b = FocalLoss::builder().gamma(2.0).alpha(0.25);
+    let mut b = FocalLoss::builder().gamma(gamma).alpha(0.25);
     if let Some(backend) = backend {
         b = b.backend(backend);
     }

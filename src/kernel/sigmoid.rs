@@ -237,7 +237,43 @@ fn block<S: Simd, F: Focus, H: TargetForm, I: Io>(
 ) -> (S::V, S::V) {
     let x = io.load_x(s, i, lanes, 0.0);
     let y = load_at(s, targets, i, lanes, 0.0);
-    let parts = Parts::new(s, x);
+    let ax = s.abs(x);
+    // The common case, in one test: every |x| within `exp_normal`'s domain, so that no lane is
+    // infinite or NaN and e^(−|x|) needs neither a floor nor a test for subnormal results.
+    // Vector backends only: on one lane the second copy of the block would cost flash.
+    if S::LANES > 1 && !s.any(s.magnitude_beyond(ax, math::NORMAL_EXP_BOUND)) {
+        let parts = Parts::new(s, ax, math::exp_normal(s, s.neg(ax)));
+        return formed(s, focus, form, args, x, y, lanes, parts, w);
+    }
+    let parts = Parts::new(s, ax, math::exp(s, s.neg(ax)));
+    let (loss, grad) = formed(s, focus, form, args, x, y, lanes, parts, w);
+    if s.any(s.magnitude_beyond(ax, f32::MAX)) {
+        // Through arrays: the cold helper is compiled without the wrapper's target features, so
+        // it must not touch a vector.
+        let (mut l, mut g) = (S::Array::default(), S::Array::default());
+        s.store(loss, l.as_mut());
+        s.store(grad, g.as_mut());
+        fix_lanes(args, targets, io, i, lanes, l.as_mut(), g.as_mut());
+        return (s.load(l.as_ref()), s.load(g.as_ref()));
+    }
+    (loss, grad)
+}
+
+/// Loss and gradient of a block from its parts, in the block's target form; the loss of lanes
+/// past `lanes` (padding) is 0.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn formed<S: Simd, F: Focus, H: TargetForm>(
+    s: S,
+    focus: F,
+    form: H,
+    args: &Args<'_>,
+    x: S::V,
+    y: S::V,
+    lanes: usize,
+    parts: Parts<S::V>,
+    w: BlockWeights<S::V>,
+) -> (S::V, S::V) {
     let (loss, grad) = if form.hard() {
         hard_block(s, focus, x, y, parts, w)
     } else {
@@ -250,16 +286,6 @@ fn block<S: Simd, F: Focus, H: TargetForm, I: Io>(
     } else {
         loss
     };
-    let finite = s.finite_magnitude(parts.ax);
-    if s.any(s.mask_not(finite)) {
-        // Through arrays: the cold helper is compiled without the wrapper's target features, so
-        // it must not touch a vector.
-        let (mut l, mut g) = (S::Array::default(), S::Array::default());
-        s.store(loss, l.as_mut());
-        s.store(grad, g.as_mut());
-        fix_lanes(args, targets, io, i, lanes, l.as_mut(), g.as_mut());
-        return (s.load(l.as_ref()), s.load(g.as_ref()));
-    }
     (loss, grad)
 }
 
@@ -275,10 +301,9 @@ struct Parts<V> {
 }
 
 impl<V: Copy> Parts<V> {
+    /// The parts of `ax = |x|`, given `e = exp(−|x|)`.
     #[inline(always)]
-    fn new<S: Simd<V = V>>(s: S, x: V) -> Parts<V> {
-        let ax = s.abs(x);
-        let e = math::exp(s, s.neg(ax));
+    fn new<S: Simd<V = V>>(s: S, ax: V, e: V) -> Parts<V> {
         let big = s.div(s.splat(1.0), s.add(s.splat(1.0), e));
         let l = if S::TABLE_LOG1P { math::log1p_of_unit(s, e) } else { math::log1p(s, e) };
         Parts { ax, big, small: s.mul(e, big), l }

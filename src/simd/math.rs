@@ -29,17 +29,35 @@ const LOG1P_R: [f32; 4] = [0.666_666_4, 0.400_075_6, 0.282_366_2, 0.268_515];
 /// polynomial alone ([`exp_of_polynomial`]).
 #[inline(always)]
 pub(crate) fn exp<S: Simd>(s: S, x: S::V) -> S::V {
+    exp_in::<S, false>(s, x)
+}
+
+/// The largest `|x|` of [`exp_normal`]'s domain: `x/ln2` is at least −124.07 there, so that
+/// `e^x` and every step towards it stay in the normal range.
+pub(crate) const NORMAL_EXP_BOUND: f32 = 86.0;
+
+/// [`exp`] for `x` in [−[`NORMAL_EXP_BOUND`], 0], whose results are normal: without the floor
+/// on `x` and the test for results below the normal range (the sigmoid's common case, where one
+/// test of its block for this domain also rules out infinities and NaN).
+#[inline(always)]
+pub(crate) fn exp_normal<S: Simd>(s: S, x: S::V) -> S::V {
+    exp_in::<S, true>(s, x)
+}
+
+/// [`exp`] (`NORMAL` false) or [`exp_normal`] (`NORMAL` true), through the backend's form.
+#[inline(always)]
+fn exp_in<S: Simd, const NORMAL: bool>(s: S, x: S::V) -> S::V {
     if S::TABLE_EXP {
-        exp_of_table(s, x)
+        exp_of_table::<S, NORMAL>(s, x)
     } else {
-        exp_of_polynomial(s, x)
+        exp_of_polynomial::<S, NORMAL>(s, x)
     }
 }
 
-/// [`exp`] with a degree-5 polynomial on |r| ≤ ln2/2.
+/// [`exp`] (or with `NORMAL`, [`exp_normal`]) with a degree-5 polynomial on |r| ≤ ln2/2.
 #[inline(always)]
-pub(crate) fn exp_of_polynomial<S: Simd>(s: S, x: S::V) -> S::V {
-    let x = s.exp_floor(x);
+pub(crate) fn exp_of_polynomial<S: Simd, const NORMAL: bool>(s: S, x: S::V) -> S::V {
+    let x = if NORMAL { x } else { s.exp_floor(x) };
     let n = s.round(s.mul(x, s.splat(LOG2_E)));
     // r = x − n·ln2 in two steps: the first is exact, so r carries no cancellation error.
     let r = s.mul_add(n, s.splat(-LN2_HI), x);
@@ -49,7 +67,11 @@ pub(crate) fn exp_of_polynomial<S: Simd>(s: S, x: S::V) -> S::V {
         p = s.mul_add(p, r, s.splat(c));
     }
     let e_r = s.add(s.mul_add(s.mul(r, r), p, r), s.splat(1.0));
-    s.scale_by_pow2(e_r, n)
+    if NORMAL {
+        s.add_exponent(e_r, n)
+    } else {
+        s.scale_by_pow2(e_r, n)
+    }
 }
 
 /// `2^(j/16)` rounded to float32 (at most 0.45 ulp off), for [`exp_of_table`].
@@ -77,9 +99,10 @@ pub(crate) const SIXTEENTHS: f32 = 786_432.0;
 /// (|r| ≤ ln2/32, so a degree-3 polynomial where [`exp_of_polynomial`] needs degree 5), and
 /// `e^x = 2^⌊k/16⌋ · 2^((k mod 16)/16) · e^r`. Fewer multiplications than the polynomial alone
 /// (AVX-512, fused, best of 3 alternated: binary γ=2 0.77 → 0.71 ns/element, γ=1.5 1.13 → 1.04, C = 80 0.52 → 0.50, C = 1000 0.40 → 0.37).
+/// With `NORMAL`, [`exp_normal`].
 #[inline(always)]
-pub(crate) fn exp_of_table<S: Simd>(s: S, x: S::V) -> S::V {
-    let x = s.exp_floor(x);
+pub(crate) fn exp_of_table<S: Simd, const NORMAL: bool>(s: S, x: S::V) -> S::V {
+    let x = if NORMAL { x } else { s.exp_floor(x) };
     let t = s.mul_add(x, s.splat(LOG2_E), s.splat(SIXTEENTHS));
     let k16 = s.sub(t, s.splat(SIXTEENTHS));
     // r = x − (k/16)·ln2 in two steps: the first is exact, so r carries no cancellation error.
@@ -87,7 +110,12 @@ pub(crate) fn exp_of_table<S: Simd>(s: S, x: S::V) -> S::V {
     let r = s.mul_add(k16, s.splat(-LN2_LO_12), r);
     let q = s.mul_add(s.mul(r, r), s.mul_add(r, s.splat(EXP_E[1]), s.splat(EXP_E[0])), r);
     let table = s.lookup16(&EXP2_SIXTEENTHS, t);
-    s.scale_by_pow2_floor(s.mul_add(table, q, table), t)
+    let scaled = s.mul_add(table, q, table);
+    if NORMAL && !S::SCALES_SUBNORMALS {
+        s.add_floor_exponent(scaled, t)
+    } else {
+        s.scale_by_pow2_floor(scaled, t)
+    }
 }
 
 /// `log(1 + v)` for `v` in [−1/2, 1]: at most 2 ulp (two roundings in `z`), exact as v → 0.
@@ -210,17 +238,28 @@ mod tests {
 
     fn check_backend<S: Simd>(s: S, name: &str) {
         let xs = grid(-104.0, 0.0, 97);
-        let e = worst_ulps(&apply(s, &xs, exp_of_polynomial), &xs, f64::exp);
+        let e = worst_ulps(&apply(s, &xs, exp_of_polynomial::<S, false>), &xs, f64::exp);
         assert!(e <= 1.5, "{name} exp_of_polynomial: {e} ulp");
-        let t = worst_ulps(&apply(s, &xs, exp_of_table), &xs, f64::exp);
+        let t = worst_ulps(&apply(s, &xs, exp_of_table::<S, false>), &xs, f64::exp);
         assert!(t <= 1.5, "{name} exp_of_table: {t} ulp");
         let mut specials = std::vec![f32::NEG_INFINITY, -1e30, -200.0, -104.0, -87.5, 0.0, -0.0, -1e-30];
         specials.resize(64, 0.0);
         let expected = specials.iter().map(|&x| (x as f64).exp() as f32);
-        for f in [exp_of_polynomial, exp_of_table] {
+        for f in [exp_of_polynomial::<S, false>, exp_of_table::<S, false>] {
             for ((got, want), x) in apply(s, &specials, f).into_iter().zip(expected.clone()).zip(&specials) {
                 assert_eq!(got, want, "{name}: e^{x}");
             }
+        }
+        // The normal-range forms, over their domain and at its end (every stride-th float32, a
+        // stride coprime to the first, and the bound itself).
+        let mut normal = grid(-NORMAL_EXP_BOUND, 0.0, 89);
+        normal[..8].fill(-NORMAL_EXP_BOUND);
+        for (f, form) in [
+            (exp_of_polynomial::<S, true> as fn(S, S::V) -> S::V, "polynomial"),
+            (exp_of_table::<S, true>, "table"),
+        ] {
+            let w = worst_ulps(&apply(s, &normal, f), &normal, f64::exp);
+            assert!(w <= 1.5, "{name} exp_of_{form}, normal range: {w} ulp");
         }
         // Blocks of eight lanes whose results alternate between normal and subnormal, both
         // ways round: a backend that tests some lanes for the subnormal range on behalf of
@@ -229,7 +268,7 @@ mod tests {
             let xs: Vec<f32> = (0..64)
                 .map(|k| if (k / 8) % 2 == odd { -88.0 - k as f32 / 4.0 } else { -1.0 - k as f32 / 3.0 })
                 .collect();
-            let m = worst_ulps(&apply(s, &xs, exp_of_table), &xs, f64::exp);
+            let m = worst_ulps(&apply(s, &xs, exp_of_table::<S, false>), &xs, f64::exp);
             assert!(m <= 1.5, "{name} exp_of_table, mixed ranges: {m} ulp");
         }
         let vs = grid(-0.5, 1.0, 89);

@@ -141,10 +141,12 @@ pub(crate) trait Simd: Copy {
         let one = self.eq(y, self.splat(1.0));
         (one, self.mask_xor(self.le(self.splat(0.0), x), one))
     }
-    /// The lanes whose magnitude `ax = |x|` is finite (not +∞ nor NaN).
+    /// The lanes whose magnitude `ax = |x|` (sign bit clear) is above `bound` (≥ 0), NaN
+    /// included: with `f32::MAX`, the lanes that are not finite. Backends with integer lanes
+    /// compare the bits, in which such magnitudes are ordered as their values, NaN above +∞.
     #[inline(always)]
-    fn finite_magnitude(self, ax: Self::V) -> Self::M {
-        self.le(ax, self.splat(f32::MAX))
+    fn magnitude_beyond(self, ax: Self::V, bound: f32) -> Self::M {
+        self.mask_not(self.le(ax, self.splat(bound)))
     }
 
     fn lt(self, a: Self::V, b: Self::V) -> Self::M;

@@ -136,8 +136,8 @@ impl<S: Simd> Simd for Pair<S> {
         (self.0.add_unless(m.0, a.0, b.0), self.0.add_unless(m.1, a.1, b.1))
     }
     #[inline(always)]
-    fn finite_magnitude(self, ax: Self::V) -> Self::M {
-        (self.0.finite_magnitude(ax.0), self.0.finite_magnitude(ax.1))
+    fn magnitude_beyond(self, ax: Self::V, bound: f32) -> Self::M {
+        (self.0.magnitude_beyond(ax.0, bound), self.0.magnitude_beyond(ax.1, bound))
     }
     const TABLE_EXP: bool = S::TABLE_EXP;
     const SQRT: bool = S::SQRT;

@@ -90,11 +90,10 @@ impl Simd for Scalar {
         let (x, y) = (x.to_bits(), y.to_bits());
         (y == 1f32.to_bits(), (x ^ (y << 8)) as i32 >= 0)
     }
-    /// An integer compare of the bits, below those of +∞: no move of the FPU's flags
-    /// (Cortex-M4F).
+    /// An integer compare of the bits: no move of the FPU's flags (Cortex-M4F).
     #[inline(always)]
-    fn finite_magnitude(self, ax: f32) -> bool {
-        ax.to_bits() < 0x7f80_0000
+    fn magnitude_beyond(self, ax: f32, bound: f32) -> bool {
+        ax.to_bits() > bound.to_bits()
     }
     #[inline(always)]
     fn lt(self, a: f32, b: f32) -> bool {

@@ -140,6 +140,26 @@ impl Simd for Avx2 {
     fn neg(self, a: __m256) -> __m256 {
         unsafe { _mm256_xor_ps(_mm256_set1_ps(-0.0), a) }
     }
+    /// `a + (m & b)`: every AVX2 mask is whole lanes of ones or zeros (comparisons, and logic
+    /// on them), so an `and` selects, where the default's blend on the sign bit alone made the
+    /// compiler rebuild the mask from its sign first.
+    #[inline(always)]
+    fn add_where(self, m: __m256, a: __m256, b: __m256) -> __m256 {
+        unsafe { _mm256_add_ps(a, _mm256_and_ps(m, b)) }
+    }
+    #[inline(always)]
+    fn add_unless(self, m: __m256, a: __m256, b: __m256) -> __m256 {
+        unsafe { _mm256_add_ps(a, _mm256_andnot_ps(m, b)) }
+    }
+    /// An integer compare of the bits: one instruction, where the float compare needs a
+    /// negation after it.
+    #[inline(always)]
+    fn magnitude_beyond(self, ax: __m256, bound: f32) -> __m256 {
+        unsafe {
+            let bound = _mm256_set1_epi32(bound.to_bits() as i32);
+            _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_castps_si256(ax), bound))
+        }
+    }
     #[inline(always)]
     fn lt(self, a: __m256, b: __m256) -> __m256 {
         unsafe { _mm256_cmp_ps::<_CMP_LT_OQ>(a, b) }

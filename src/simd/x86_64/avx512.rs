@@ -65,10 +65,13 @@ impl Simd for Avx512 {
     fn add_unless(self, m: __mmask16, a: __m512, b: __m512) -> __m512 {
         unsafe { _mm512_mask_add_ps(a, !m, a, b) }
     }
-    /// An integer compare of the bits, below those of +∞ (on Zen 4, off the FMA pipes).
+    /// An integer compare of the bits (on Zen 4, off the FMA pipes).
     #[inline(always)]
-    fn finite_magnitude(self, ax: __m512) -> __mmask16 {
-        unsafe { _mm512_cmplt_epu32_mask(_mm512_castps_si512(ax), _mm512_set1_epi32(0x7f80_0000)) }
+    fn magnitude_beyond(self, ax: __m512, bound: f32) -> __mmask16 {
+        unsafe {
+            let bound = _mm512_set1_epi32(bound.to_bits() as i32);
+            _mm512_cmpgt_epu32_mask(_mm512_castps_si512(ax), bound)
+        }
     }
     const TABLE_EXP: bool = true;
     const TABLE_LOG1P: bool = true;
