@@ -64,6 +64,7 @@ macro_rules! paired {
 ///   2.69–3.78 → 2.17–2.43, multi-label 1.91–2.85 → 1.41–2.06 (6 alternated runs each): eight
 ///   vectors spill up to 4 KiB of stack slots and re-broadcast their constants. Zen 4, forced to
 ///   AVX2, had measured the other way (pairs → four → eight: 1.19–1.24 → 1.08–1.11 → 1.01–1.05).
+#[cfg(target_arch = "x86_64")]
 macro_rules! quad {
     ($s:expr) => {
         Pair(Pair($s))

@@ -239,8 +239,10 @@ fn block<S: Simd, F: Focus, H: TargetForm, I: Io>(
     let y = load_at(s, targets, i, lanes, 0.0);
     let ax = s.abs(x);
     // The common case, in one test: every |x| within `exp_normal`'s domain, so that no lane is
-    // infinite or NaN and e^(−|x|) needs neither a floor nor a test for subnormal results.
-    // Vector backends only: on one lane the second copy of the block would cost flash.
+    // infinite or NaN and e^(−|x|) needs neither a floor nor a test for subnormal results
+    // (binary γ=2 fused on AVX2, Zen 3: 12.50 → 11.86 instructions per element, 1.46 → 1.37
+    // ns/element at the lower quartile of interleaved runs). Vector backends only: on one lane
+    // the second copy of the block would cost flash.
     if S::LANES > 1 && !s.any(s.magnitude_beyond(ax, math::NORMAL_EXP_BOUND)) {
         let parts = Parts::new(s, ax, math::exp_normal(s, s.neg(ax)));
         return formed(s, focus, form, args, x, y, lanes, parts, w);

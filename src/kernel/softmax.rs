@@ -198,17 +198,24 @@ pub(crate) struct Args<'a, R> {
     pub(crate) options: &'a FocalLoss<'a>,
 }
 
-/// Runs `$body` for each block `($off, $lanes)` of a row of `$classes`. A macro, not a function
-/// taking a closure: closures lose the `#[target_feature]` of the wrapper that instantiates the
-/// kernel, and every intrinsic inside them would become a call.
+/// Runs `$body` for each block `($off, $lanes)` of a row of `$classes`: the whole blocks, where
+/// `$lanes` is a constant (their loads and stores test no length, and the loop no minimum), then
+/// the partial block, if any (a second copy of the body; not on one lane, where there is none).
+/// A macro, not a function taking a closure: closures lose the `#[target_feature]` of the
+/// wrapper that instantiates the kernel, and every intrinsic inside them would become a call.
 macro_rules! for_blocks {
     ($s:ty, $classes:expr, |$off:ident, $lanes:ident| $body:block) => {{
         let classes: usize = $classes;
+        let whole = classes - classes % <$s as Simd>::LANES;
         let mut $off = 0;
-        while $off < classes {
-            let $lanes = <$s as Simd>::LANES.min(classes - $off);
+        while $off < whole {
+            let $lanes = <$s as Simd>::LANES;
             $body
             $off += $lanes;
+        }
+        if <$s as Simd>::LANES > 1 && $off < classes {
+            let $lanes = classes - $off;
+            $body
         }
     }};
 }

@@ -13,6 +13,7 @@ mod embedded;
 mod exhaustive;
 mod firmware;
 mod fuzz;
+mod icount;
 mod miri;
 mod x86_levels;
 
@@ -46,6 +47,7 @@ fn main() -> ExitCode {
         "exhaustive" => exhaustive::run(&args[1..]),
         "firmware" => firmware::run(Budgets::Enforce),
         "fuzz" => fuzz::run(&args[1..]),
+        "icount" => icount::run(&args[1..]),
         "miri" => miri::run(),
         "size" => embedded::size(Budgets::Enforce),
         "test-aarch64" => embedded::test_aarch64(),
@@ -66,6 +68,8 @@ fn main() -> ExitCode {
                  firmware  build the Cortex-M4F demo and run it on QEMU's mps2-an386 board\n  \
                  fuzz [--seconds N] [--seed S]  every cargo-fuzz target for N seconds (default 20; seed S,\n         \
                  default fixed, 0 random), then the census of what the corpora reach (nightly, cargo-fuzz)\n  \
+                 icount [backend…]  instructions per element of the fused kernels under callgrind (a\n         \
+                 figure that does not drift; default backends avx2 and portable; valgrind)\n  \
                  miri   the reduced test set under Miri on the scalar and portable backends (nightly)\n  \
                  size   flash of each entry point on thumbv7em-none-eabihf, against its budget\n  \
                  test-aarch64  the test suite on aarch64 under qemu-aarch64 (the NEON backend)\n  \

@@ -81,6 +81,12 @@ impl Simd for Neon {
     fn lt(self, a: float32x4_t, b: float32x4_t) -> uint32x4_t {
         unsafe { vcltq_f32(a, b) }
     }
+    /// An integer compare of the bits: one instruction, where the float compare needs a
+    /// negation after it.
+    #[inline(always)]
+    fn magnitude_beyond(self, ax: float32x4_t, bound: f32) -> uint32x4_t {
+        unsafe { vcgtq_u32(vreinterpretq_u32_f32(ax), vdupq_n_u32(bound.to_bits())) }
+    }
     #[inline(always)]
     fn le(self, a: float32x4_t, b: float32x4_t) -> uint32x4_t {
         unsafe { vcleq_f32(a, b) }
