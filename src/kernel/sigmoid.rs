@@ -55,10 +55,8 @@ pub(crate) fn run<S: Simd, F: Focus, H: TargetForm, I: Io>(
     form: H,
     args: &Args<'_>,
     io: &mut I,
-    mut losses: Option<&mut [f32]>,
+    losses: Option<&mut [f32]>,
 ) -> Wide {
-    let mut acc = s.acc_zero();
-    let mut small = SmallSums::new();
     let n = args.targets.len();
     // D (at least 1) folds into the weights.
     let d = args.divisor;
@@ -89,6 +87,72 @@ pub(crate) fn run<S: Simd, F: Focus, H: TargetForm, I: Io>(
         Weights::PerClass(class_alpha) => (args.classes, Some(class_alpha), 0),
         _ => (n, None, 0),
     };
+    // Vector backends run the loop once for each source of weights, so that one α stays in
+    // registers rather than travelling with the per-class weights through the loop, copied on
+    // the stack for every vector (binary γ=2 fused on AVX2, Zen 3: 11.70 → 10.55 instructions
+    // per element, 1.33 → 1.26 ns/element at the lower quartile of 12 interleaved runs). The
+    // scalar backend keeps one loop for both, for its flash.
+    match class_alpha {
+        None if S::LANES > 1 => blocks(s, focus, form, args, io, losses, span_len, fixed),
+        _ => blocks(s, focus, form, args, io, losses, span_len, AnyWeights { fixed, class_alpha, period, d }),
+    }
+}
+
+/// Where a block's weights come from ([`blocks`]): the same for every block, or per class.
+trait WeightsAt<S: Simd>: Copy {
+    /// The weights of the block of `lanes` elements at column `at` of its span.
+    fn at(self, s: S, at: usize, lanes: usize) -> BlockWeights<S::V>;
+}
+
+impl<S: Simd> WeightsAt<S> for BlockWeights<S::V> {
+    #[inline(always)]
+    fn at(self, _: S, _: usize, _: usize) -> BlockWeights<S::V> {
+        self
+    }
+}
+
+/// Per-class α (at column `at`, or `at mod period` in a tiled α) when given, else `fixed`.
+#[derive(Clone, Copy)]
+struct AnyWeights<'a, V> {
+    fixed: BlockWeights<V>,
+    class_alpha: Option<&'a [f32]>,
+    period: usize,
+    d: f32,
+}
+
+impl<S: Simd> WeightsAt<S> for AnyWeights<'_, S::V> {
+    #[inline(always)]
+    fn at(self, s: S, at: usize, lanes: usize) -> BlockWeights<S::V> {
+        match self.class_alpha {
+            Some(ca) => {
+                let column = if self.period > 0 { at % self.period } else { at };
+                let a = load_at(s, ca, column, lanes, 0.0);
+                let not_a = s.sub(s.splat(1.0), a);
+                let dv = s.splat(self.d);
+                BlockWeights { loss1: a, loss0: not_a, grad1: s.div(a, dv), grad0: s.div(not_a, dv) }
+            }
+            None => self.fixed,
+        }
+    }
+}
+
+/// The loop over the batch's spans and blocks, with the weights from `weights`; returns the sum
+/// of the losses.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn blocks<S: Simd, F: Focus, H: TargetForm, I: Io, W: WeightsAt<S>>(
+    s: S,
+    focus: F,
+    form: H,
+    args: &Args<'_>,
+    io: &mut I,
+    mut losses: Option<&mut [f32]>,
+    span_len: usize,
+    weights: W,
+) -> Wide {
+    let mut acc = s.acc_zero();
+    let mut small = SmallSums::new();
+    let n = args.targets.len();
     // No closures below: a closure does not inherit the `#[target_feature]` of the wrapper that
     // instantiates this kernel, and every intrinsic inside it would become a call.
     let mut base = 0;
@@ -106,7 +170,7 @@ pub(crate) fn run<S: Simd, F: Focus, H: TargetForm, I: Io>(
             let at = [off, off + S::LANES, off + 2 * S::LANES, off + 3 * S::LANES];
             macro_rules! block_at {
                 ($k:expr, $lanes:expr) => {{
-                    let w = weights_at(s, class_alpha, period, fixed, d, at[$k], $lanes);
+                    let w = weights.at(s, at[$k], $lanes);
                     block(s, focus, form, args, targets, &io, at[$k], $lanes, w)
                 }};
             }
@@ -194,30 +258,6 @@ fn uniform<S: Simd>(s: S, a: f32, d: f32) -> BlockWeights<S::V> {
         loss0: s.splat(1.0 - a),
         grad1: s.splat(a / d),
         grad0: s.splat((1.0 - a) / d),
-    }
-}
-
-/// The weights of the block at `at`: from the per-class α when given (at column `at`, or
-/// `at mod period` in a tiled α), else `fixed`.
-#[inline(always)]
-fn weights_at<S: Simd>(
-    s: S,
-    class_alpha: Option<&[f32]>,
-    period: usize,
-    fixed: BlockWeights<S::V>,
-    d: f32,
-    at: usize,
-    lanes: usize,
-) -> BlockWeights<S::V> {
-    match class_alpha {
-        Some(ca) => {
-            let column = if period > 0 { at % period } else { at };
-            let a = load_at(s, ca, column, lanes, 0.0);
-            let not_a = s.sub(s.splat(1.0), a);
-            let dv = s.splat(d);
-            BlockWeights { loss1: a, loss0: not_a, grad1: s.div(a, dv), grad0: s.div(not_a, dv) }
-        }
-        None => fixed,
     }
 }
 
