@@ -110,11 +110,11 @@ pub(crate) fn exp_of_table<S: Simd, const NORMAL: bool>(s: S, x: S::V) -> S::V {
     let r = s.mul_add(k16, s.splat(-LN2_LO_12), r);
     let q = s.mul_add(s.mul(r, r), s.mul_add(r, s.splat(EXP_E[1]), s.splat(EXP_E[0])), r);
     let table = s.lookup16(&EXP2_SIXTEENTHS, t);
-    let scaled = s.mul_add(table, q, table);
+    let unscaled = s.mul_add(table, q, table);
     if NORMAL && !S::SCALES_SUBNORMALS {
-        s.add_floor_exponent(scaled, t)
+        s.add_floor_exponent(unscaled, t)
     } else {
-        s.scale_by_pow2_floor(scaled, t)
+        s.scale_by_pow2_floor(unscaled, t)
     }
 }
 
