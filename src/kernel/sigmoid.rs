@@ -286,14 +286,14 @@ fn block<S: Simd, F: Focus, H: TargetForm, I: Io>(
     // infinite or NaN and e^(−|x|) needs neither a floor nor a test for subnormal results
     // (binary γ=2 fused on AVX2, Zen 3: 12.50 → 11.86 instructions per element, 1.46 → 1.37
     // ns/element at the lower quartile of interleaved runs). Vector backends only: on one lane
-    // the second copy of the block would cost flash.
-    if S::LANES > 1 && !s.any(s.magnitude_beyond(ax, math::NORMAL_EXP_BOUND)) {
-        let parts = Parts::new(s, ax, math::exp_normal(s, s.neg(ax)));
-        return formed(s, focus, form, args, x, y, lanes, parts, w);
-    }
-    let parts = Parts::new(s, ax, math::exp(s, s.neg(ax)));
-    let (loss, grad) = formed(s, focus, form, args, x, y, lanes, parts, w);
-    if s.any(s.magnitude_beyond(ax, f32::MAX)) {
+    // the test would cost more than it saves. Only the exponential is chosen, the rest of the
+    // block being one copy for both paths: a copy of the whole block for each (d65ccb7) had
+    // made a release build of the library take 150 → 217 s, and counted no fewer instructions
+    // (AVX2 γ=2 10.55 → 10.53, γ=1.5 13.15 → 12.36 per element).
+    let careful = S::LANES == 1 || s.any(s.magnitude_beyond(ax, math::NORMAL_EXP_BOUND));
+    let e = if careful { math::exp(s, s.neg(ax)) } else { math::exp_normal(s, s.neg(ax)) };
+    let (loss, grad) = formed(s, focus, form, args, x, y, lanes, Parts::new(s, ax, e), w);
+    if careful && s.any(s.magnitude_beyond(ax, f32::MAX)) {
         // Through arrays: the cold helper is compiled without the wrapper's target features, so
         // it must not touch a vector.
         let (mut l, mut g) = (S::Array::default(), S::Array::default());
