@@ -94,7 +94,12 @@ pub(crate) fn run<S: Simd, F: Focus, H: TargetForm, I: Io>(
     // scalar backend keeps one loop for both, for its flash; in this shape (its struct of
     // weights built first, passed by reference) its loop measured as before on the Cortex-M4F,
     // where a `match` between the two calls cost it 1.5 instructions per element (114.45 →
-    // 115.94).
+    // 115.94). The second loop doubles the sigmoid's compile time (release build of the
+    // library 101 → 150 s). Tried against it: one loop reading every kind of weights from a
+    // table by column on the stack (12.09 instructions per element: 64 loads per 4 blocks,
+    // and more spills; per-class α, with no division left, no faster); the per-class loop
+    // without its groups of four blocks (117 s, but per-class α C = 80 12.06 → 13.84, 6 %
+    // slower at the lower quartile).
     let any = AnyWeights { fixed, class_alpha, period, d };
     if S::LANES == 1 || class_alpha.is_some() {
         return blocks(s, focus, form, args, io, losses, span_len, &any);

@@ -7,10 +7,11 @@
 //! the difference over `REPS` times the elements is the kernel's count per element, the set-up
 //! (input generation, validation of the options) cancelling out. Backends default to `avx2` and
 //! `portable` (callgrind runs neither AVX-512 nor, on x86_64, NEON); the cases are the bench
-//! configuration's (DESIGN §6) at N = 2^16: binary γ=2 and γ=1.5 (α = 0.25), multi-class with
-//! class indices and per-class α at γ=2 for short rows (3, 10, 16 and 20 classes) and long ones
-//! (80 and 1000). Counts are not times: a spill and a division count one each. Use them beside
-//! interleaved timings, not instead of them.
+//! configuration's (DESIGN §6) at N = 2^16: binary γ=2 and γ=1.5 (α = 0.25), multi-label with
+//! 80 columns and per-class α at γ=2, and multi-class with class indices and per-class α at γ=2
+//! for short rows (3, 10, 16 and 20 classes) and long ones (80 and 1000). Counts are not times:
+//! a spill and a division count one each. Use them beside interleaved timings, not instead of
+//! them.
 
 use std::process::Command;
 
@@ -34,6 +35,7 @@ struct Case {
 const CASES: &[Case] = &[
     Case { label: "binary γ=2", example: "profile_binary", classes: 1, gamma: Some("2") },
     Case { label: "binary γ=1.5", example: "profile_binary", classes: 1, gamma: Some("1.5") },
+    Case { label: "α/class C=80", example: "profile_binary", classes: 80, gamma: Some("2") },
     Case { label: "multi-class C=3", example: "profile_softmax", classes: 3, gamma: None },
     Case { label: "multi-class C=10", example: "profile_softmax", classes: 10, gamma: None },
     Case { label: "multi-class C=16", example: "profile_softmax", classes: 16, gamma: None },
@@ -77,6 +79,9 @@ pub fn run(args: &[String]) -> Result {
                 command.arg(N.to_string()).arg(reps.to_string());
                 if let Some(gamma) = case.gamma {
                     command.arg(gamma);
+                }
+                if case.example == "profile_binary" && case.classes > 1 {
+                    command.arg(case.classes.to_string());
                 }
                 collected(&command.output().map_err(|e| format!("cannot run valgrind: {e}"))?.stderr)
             };
