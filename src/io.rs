@@ -24,12 +24,21 @@ pub(crate) trait Io {
     fn set_grad(&mut self, i: usize, g: f32);
     /// The logits at `i..i + n` (`n ≤ LANES`), padded with `pad`.
     fn load_x<S: crate::simd::Simd>(&self, s: S, i: usize, n: usize, pad: f32) -> S::V;
-    /// The logits of the `LANES` rows of `c ≤ 16` classes from `i`, class by class
-    /// ([`Simd::load_columns`](crate::simd::Simd::load_columns)).
-    fn load_x_columns<S: crate::simd::Simd>(&self, s: S, i: usize, c: usize) -> [S::V; 16];
-    /// Writes the gradient of the `LANES` rows of `c ≤ 16` classes from `i`, given class by
-    /// class (a no-op when `GRAD` is false).
-    fn store_grad_columns<S: crate::simd::Simd>(&mut self, s: S, i: usize, c: usize, columns: &[S::V; 16]);
+    /// The logits of sixteen classes from class `from` of the `LANES` rows of `c` classes from
+    /// `i`, class by class ([`Simd::load_columns`](crate::simd::Simd::load_columns)).
+    fn load_x_columns<S: crate::simd::Simd>(&self, s: S, i: usize, c: usize, from: usize) -> [S::V; 16];
+    /// Writes the gradient of sixteen classes from class `from` of the `LANES` rows of `c`
+    /// classes from `i`, given class by class, as
+    /// [`Simd::store_columns`](crate::simd::Simd::store_columns) does (a no-op when `GRAD` is
+    /// false).
+    fn store_grad_columns<S: crate::simd::Simd>(
+        &mut self,
+        s: S,
+        i: usize,
+        c: usize,
+        from: usize,
+        columns: &[S::V; 16],
+    );
     /// Writes the first `n` lanes of `g` as the gradient at `i..i + n` (a no-op when `GRAD` is
     /// false).
     fn store_grad<S: crate::simd::Simd>(&mut self, s: S, i: usize, n: usize, g: S::V);
@@ -66,12 +75,20 @@ impl Io for Forward<'_> {
     }
 
     #[inline(always)]
-    fn load_x_columns<S: crate::simd::Simd>(&self, s: S, i: usize, c: usize) -> [S::V; 16] {
-        s.load_columns(&self.0[i..i + S::LANES * c], c)
+    fn load_x_columns<S: crate::simd::Simd>(&self, s: S, i: usize, c: usize, from: usize) -> [S::V; 16] {
+        s.load_columns(&self.0[i..i + S::LANES * c], c, from)
     }
 
     #[inline(always)]
-    fn store_grad_columns<S: crate::simd::Simd>(&mut self, _: S, _: usize, _: usize, _: &[S::V; 16]) {}
+    fn store_grad_columns<S: crate::simd::Simd>(
+        &mut self,
+        _: S,
+        _: usize,
+        _: usize,
+        _: usize,
+        _: &[S::V; 16],
+    ) {
+    }
 
     #[inline(always)]
     fn store_grad<S: crate::simd::Simd>(&mut self, _: S, _: usize, _: usize, _: S::V) {}
@@ -116,13 +133,20 @@ impl Io for Separate<'_> {
     }
 
     #[inline(always)]
-    fn load_x_columns<S: crate::simd::Simd>(&self, s: S, i: usize, c: usize) -> [S::V; 16] {
-        s.load_columns(&self.logits[i..i + S::LANES * c], c)
+    fn load_x_columns<S: crate::simd::Simd>(&self, s: S, i: usize, c: usize, from: usize) -> [S::V; 16] {
+        s.load_columns(&self.logits[i..i + S::LANES * c], c, from)
     }
 
     #[inline(always)]
-    fn store_grad_columns<S: crate::simd::Simd>(&mut self, s: S, i: usize, c: usize, columns: &[S::V; 16]) {
-        s.store_columns(columns, c, &mut self.grad[i..i + S::LANES * c]);
+    fn store_grad_columns<S: crate::simd::Simd>(
+        &mut self,
+        s: S,
+        i: usize,
+        c: usize,
+        from: usize,
+        columns: &[S::V; 16],
+    ) {
+        s.store_columns(columns, c, from, &mut self.grad[i..i + S::LANES * c]);
     }
 
     #[inline(always)]
@@ -167,13 +191,20 @@ impl Io for InPlace<'_> {
     }
 
     #[inline(always)]
-    fn load_x_columns<S: crate::simd::Simd>(&self, s: S, i: usize, c: usize) -> [S::V; 16] {
-        s.load_columns(&self.0[i..i + S::LANES * c], c)
+    fn load_x_columns<S: crate::simd::Simd>(&self, s: S, i: usize, c: usize, from: usize) -> [S::V; 16] {
+        s.load_columns(&self.0[i..i + S::LANES * c], c, from)
     }
 
     #[inline(always)]
-    fn store_grad_columns<S: crate::simd::Simd>(&mut self, s: S, i: usize, c: usize, columns: &[S::V; 16]) {
-        s.store_columns(columns, c, &mut self.0[i..i + S::LANES * c]);
+    fn store_grad_columns<S: crate::simd::Simd>(
+        &mut self,
+        s: S,
+        i: usize,
+        c: usize,
+        from: usize,
+        columns: &[S::V; 16],
+    ) {
+        s.store_columns(columns, c, from, &mut self.0[i..i + S::LANES * c]);
     }
 
     #[inline(always)]

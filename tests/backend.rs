@@ -312,11 +312,14 @@ fn every_entry_point_at_every_length_and_odd_offset() {
                     check_batch(&fl, task, n, 3);
                     calls += 1;
                 }
-                // And rows of 9 and 16 classes: one row per lane with two vectors per row part
+                // And rows of 9 to 32 classes: one row per lane with two vectors per row part
                 // (AVX2's transposes read and write every row in a part below 8 classes and one
-                // from 8: the second part partial, then full).
+                // from 8: the second part partial, then full), and from 17 classes a second
+                // group of sixteen columns (its first part partial or full, its second absent,
+                // partial or full; its stores go first, and may write over the next row's
+                // first classes).
                 if task == Task::Softmax && !cfg!(miri) {
-                    for classes in [9, 16] {
+                    for classes in [9, 16, 17, 25, 32] {
                         check_batch(&fl, task, n, classes);
                         calls += 1;
                     }
@@ -355,9 +358,9 @@ fn batched_rows_read_every_index_type_and_skip_ignored_classes() {
     // A batch of sixteen rows (the most lanes of any backend) and more, fewer under Miri.
     let rows = if cfg!(miri) { 17 } else { 37 };
     for backend in Backend::ALL.into_iter().filter(|b| b.is_available()) {
-        // Rows in lanes (up to 16 classes where the backend reads columns), and rows of 20
-        // classes each in its own vectors.
-        for classes in [3, 10, 20] {
+        // Rows in lanes (up to 32 classes where the backend reads columns, in groups of 16),
+        // and rows of 40 classes each in its own vectors.
+        for classes in [3, 10, 20, 40] {
             let logits: Vec<f32> = (0..rows * classes).map(|i| ((i * 37) % 23) as f32 * 0.4 - 4.0).collect();
             let indices: Vec<i64> = (0..rows).map(|r| ((r * 7) % classes) as i64).collect();
             for ignore in [Some(2), None] {

@@ -33,7 +33,7 @@ pub(crate) trait Simd: Copy {
     type Array: Copy + Default + AsRef<[f32]> + AsMut<[f32]>;
     /// Lanes per vector.
     const LANES: usize;
-    /// Whether a batch of short softmax rows (at most 16 classes) runs one row per lane, its
+    /// Whether a batch of short softmax rows (at most 32 classes) runs one row per lane, its
     /// classes read into vectors column by column ([`load_columns`](Simd::load_columns), `true`),
     /// rather than one row per vector with horizontal reductions. Measured before (C = 10,
     /// fused), with the columns gathered a value at a time: per lane, portable 7.0 → 3.8
@@ -68,18 +68,20 @@ pub(crate) trait Simd: Copy {
     /// [`store_columns`](Simd::store_columns) transpose in registers (else they move each value
     /// through memory on its own, [`columns_from_memory`]).
     const TRANSPOSES: bool = false;
-    /// The columns of `LANES` rows of `c` values each (`1 ≤ c ≤ 16`), stored one after another
-    /// in `rows` (at least `LANES·c` values): lane `k` of `columns[j]` is `rows[k·c + j]`, for
-    /// `j < c` (the other columns are unspecified).
+    /// Sixteen columns from column `from` (`from < c`) of `LANES` rows of `c` values each,
+    /// stored one after another in `rows` (at least `LANES·c` values): lane `k` of `columns[j]`
+    /// is `rows[k·c + from + j]`, for `from + j < c` (the other columns are unspecified).
     #[inline(always)]
-    fn load_columns(self, rows: &[f32], c: usize) -> [Self::V; 16] {
-        columns_from_memory(self, rows, c)
+    fn load_columns(self, rows: &[f32], c: usize, from: usize) -> [Self::V; 16] {
+        columns_from_memory(self, rows, c, from)
     }
     /// The inverse of [`load_columns`](Simd::load_columns): writes lane `k` of `columns[j]` to
-    /// `rows[k·c + j]`, for `j < c` and `k < LANES`.
+    /// `rows[k·c + from + j]`, for `from + j < c` and `k < LANES`; and may write anything to the
+    /// columns of the next rows below `from` (but nothing past `rows[..LANES·c]`). So where
+    /// the columns of rows go back in several calls, the call from column 0 comes last.
     #[inline(always)]
-    fn store_columns(self, columns: &[Self::V; 16], c: usize, rows: &mut [f32]) {
-        columns_to_memory(self, columns, c, rows);
+    fn store_columns(self, columns: &[Self::V; 16], c: usize, from: usize, rows: &mut [f32]) {
+        columns_to_memory(self, columns, c, from, rows);
     }
 
     /// Whether [`math::exp`] goes through a 16-entry table ([`math::exp_of_table`]): where
@@ -287,14 +289,14 @@ fn floor_of_sixteenths<S: Simd>(s: S, q: S::V) -> S::V {
 
 /// [`Simd::load_columns`] a value at a time, through a buffer on the stack.
 #[inline(always)]
-pub(crate) fn columns_from_memory<S: Simd>(s: S, rows: &[f32], c: usize) -> [S::V; 16] {
+pub(crate) fn columns_from_memory<S: Simd>(s: S, rows: &[f32], c: usize, from: usize) -> [S::V; 16] {
     const { assert!(S::LANES <= 16, "sixteen rows") };
     let rows = &rows[..S::LANES * c];
     let mut columns = [s.splat(0.0); 16];
     let mut buf = [0.0; 16];
-    for (j, v) in columns.iter_mut().enumerate().take(c) {
+    for (j, v) in columns.iter_mut().enumerate().take(c.saturating_sub(from)) {
         for (k, b) in buf.iter_mut().enumerate().take(S::LANES) {
-            *b = rows[k * c + j];
+            *b = rows[k * c + from + j];
         }
         *v = s.load(&buf);
     }
@@ -303,14 +305,20 @@ pub(crate) fn columns_from_memory<S: Simd>(s: S, rows: &[f32], c: usize) -> [S::
 
 /// [`Simd::store_columns`] a value at a time, through a buffer on the stack.
 #[inline(always)]
-pub(crate) fn columns_to_memory<S: Simd>(s: S, columns: &[S::V; 16], c: usize, rows: &mut [f32]) {
+pub(crate) fn columns_to_memory<S: Simd>(
+    s: S,
+    columns: &[S::V; 16],
+    c: usize,
+    from: usize,
+    rows: &mut [f32],
+) {
     const { assert!(S::LANES <= 16, "sixteen rows") };
     let rows = &mut rows[..S::LANES * c];
     let mut buf = [0.0; 16];
-    for (j, &v) in columns.iter().enumerate().take(c) {
+    for (j, &v) in columns.iter().enumerate().take(c.saturating_sub(from)) {
         s.store(v, &mut buf);
         for (k, &b) in buf.iter().enumerate().take(S::LANES) {
-            rows[k * c + j] = b;
+            rows[k * c + from + j] = b;
         }
     }
 }

@@ -101,12 +101,12 @@ impl<S: Simd> Simd for Pair<S> {
     /// With transposes in registers, the first `S::LANES` rows into the low halves and the
     /// others into the high halves; else a value at a time, without the halves' buffers.
     #[inline(always)]
-    fn load_columns(self, rows: &[f32], c: usize) -> [Self::V; 16] {
+    fn load_columns(self, rows: &[f32], c: usize, from: usize) -> [Self::V; 16] {
         if !S::TRANSPOSES {
-            return super::columns_from_memory(self, rows, c);
+            return super::columns_from_memory(self, rows, c, from);
         }
         let (first, second) = rows[..2 * S::LANES * c].split_at(S::LANES * c);
-        let (low, high) = (self.0.load_columns(first, c), self.0.load_columns(second, c));
+        let (low, high) = (self.0.load_columns(first, c, from), self.0.load_columns(second, c, from));
         let mut columns = [self.splat(0.0); 16];
         for j in 0..16 {
             columns[j] = (low[j], high[j]);
@@ -114,17 +114,17 @@ impl<S: Simd> Simd for Pair<S> {
         columns
     }
     #[inline(always)]
-    fn store_columns(self, columns: &[Self::V; 16], c: usize, rows: &mut [f32]) {
+    fn store_columns(self, columns: &[Self::V; 16], c: usize, from: usize, rows: &mut [f32]) {
         if !S::TRANSPOSES {
-            return super::columns_to_memory(self, columns, c, rows);
+            return super::columns_to_memory(self, columns, c, from, rows);
         }
         let (mut low, mut high) = ([self.0.splat(0.0); 16], [self.0.splat(0.0); 16]);
         for j in 0..16 {
             (low[j], high[j]) = columns[j];
         }
         let (first, second) = rows[..2 * S::LANES * c].split_at_mut(S::LANES * c);
-        self.0.store_columns(&low, c, first);
-        self.0.store_columns(&high, c, second);
+        self.0.store_columns(&low, c, from, first);
+        self.0.store_columns(&high, c, from, second);
     }
 
     #[inline(always)]

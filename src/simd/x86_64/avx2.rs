@@ -67,10 +67,10 @@ impl Simd for Avx2 {
     /// zeroed temporary by a loop that stopped at `c`, and copied from there, they cost C = 10
     /// 20.8 → 22.5 instructions per element).
     #[inline(always)]
-    fn load_columns(self, rows: &[f32], c: usize) -> [__m256; 16] {
+    fn load_columns(self, rows: &[f32], c: usize, from: usize) -> [__m256; 16] {
         let rows = &rows[..8 * c];
-        let low = columns_of_part(self, rows, c, 0);
-        let high = if c > 8 { columns_of_part(self, rows, c, 8) } else { [self.splat(0.0); 8] };
+        let low = columns_of_part(self, rows, c, from);
+        let high = if c > from + 8 { columns_of_part(self, rows, c, from + 8) } else { [self.splat(0.0); 8] };
         let mut columns = [self.splat(0.0); 16];
         columns[..8].copy_from_slice(&low);
         columns[8..].copy_from_slice(&high);
@@ -82,14 +82,14 @@ impl Simd for Avx2 {
     /// where masked stores for every row part took C = 10 from 2.23 to 2.55 ns/element (best of
     /// 10 interleaved runs).
     #[inline(always)]
-    fn store_columns(self, columns: &[__m256; 16], c: usize, rows: &mut [f32]) {
+    fn store_columns(self, columns: &[__m256; 16], c: usize, from: usize, rows: &mut [f32]) {
         let rows = &mut rows[..8 * c];
         let low = transposed(self, &columns[..8]);
-        let high = if c > 8 { transposed(self, &columns[8..]) } else { low };
+        let high = if c > from + 8 { transposed(self, &columns[8..]) } else { low };
         for k in 0..8 {
-            set_row_part(self, rows, k * c, c, low[k]);
-            if c > 8 {
-                set_row_part(self, rows, k * c + 8, c - 8, high[k]);
+            set_row_part(self, rows, k * c + from, c - from, low[k]);
+            if c > from + 8 {
+                set_row_part(self, rows, k * c + from + 8, c - from - 8, high[k]);
             }
         }
     }
