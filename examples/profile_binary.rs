@@ -16,8 +16,9 @@ fn main() {
     let reps: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(2000);
     let gamma: f32 = args.get(4).and_then(|a| a.parse().ok()).unwrap_or(2.0);
     let classes: Option<usize> = args.get(5).and_then(|a| a.parse().ok()).filter(|&c| c > 0);
-    let n = n / classes.unwrap_or(1) * classes.unwrap_or(1);
-    let class_alpha: Vec<f32> = (0..classes.unwrap_or(0)).map(|j| 0.1 + 0.8 * j as f32 / 1000.0).collect();
+    let columns = classes.unwrap_or(1);
+    let n = n / columns * columns;
+    let class_alpha: Vec<f32> = (0..columns).map(|j| 0.25 + 0.5 * j as f32 / columns as f32).collect();
     let mut next = uniform::uniform();
     let logits: Vec<f32> = (0..n).map(|_| (next() - 0.5) * 12.0).collect();
     let targets: Vec<f32> = (0..n).map(|_| (next() < 0.5) as u8 as f32).collect();
@@ -30,8 +31,7 @@ fn main() {
     let fl = b.build().expect("options");
     let mut total = 0.0;
     for _ in 0..reps {
-        total +=
-            fl.sigmoid(&logits, &targets, classes.unwrap_or(1), Out::new().grad(&mut grad)).expect("valid");
+        total += fl.sigmoid(&logits, &targets, columns, Out::new().grad(&mut grad)).expect("valid");
     }
     println!("{} on {}: {total}", n * reps, fl.backend());
 }

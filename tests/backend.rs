@@ -273,7 +273,7 @@ fn check_batch(fl: &FocalLoss<'_>, task: Task, rows: usize, classes: usize) {
 /// buffer at an odd offset inside a larger one. Sigmoid runs `n` binary elements, up to 4·lanes + 1
 /// of its kernel (the four blocks of the unrolled loop, then a tail; 2·lanes + 1 under Miri);
 /// softmax and target probabilities run one row of `n` classes (blocks along a row) and `n` rows
-/// of 3 classes (several short rows per vector; under Miri for class indices only), of 9 and 16
+/// of 3 classes (several short rows per vector; under Miri for class indices only), of 9 to 32
 /// (class indices). Under Miri
 /// this is the test that walks the vector paths' loads and stores at every length and alignment.
 #[test]
@@ -316,10 +316,10 @@ fn every_entry_point_at_every_length_and_odd_offset() {
                 // (AVX2's transposes read and write every row in a part below 8 classes and one
                 // from 8: the second part partial, then full), and from 17 classes a second
                 // group of sixteen columns (its first part partial or full, its second absent,
-                // partial or full; its stores go first, and may write over the next row's
-                // first classes).
+                // partial or full, the last row's store ending at the batch's end or not; its
+                // stores go first, and may write over the next row's first classes).
                 if task == Task::Softmax && !cfg!(miri) {
-                    for classes in [9, 16, 17, 25, 32] {
+                    for classes in [9, 16, 17, 24, 25, 32] {
                         check_batch(&fl, task, n, classes);
                         calls += 1;
                     }

@@ -292,9 +292,9 @@ fn block<S: Simd, F: Focus, H: TargetForm, I: Io>(
     // (binary γ=2 fused on AVX2, Zen 3: 12.50 → 11.86 instructions per element, 1.46 → 1.37
     // ns/element at the lower quartile of interleaved runs). Vector backends only: on one lane
     // the test would cost more than it saves. Only the exponential is chosen, the rest of the
-    // block being one copy for both paths: a copy of the whole block for each (d65ccb7) had
-    // made a release build of the library take 150 → 217 s, and counted no fewer instructions
-    // (AVX2 γ=2 10.55 → 10.53, γ=1.5 13.15 → 12.36 per element).
+    // block being one copy for both paths. A copy of the whole block for each (d65ccb7) had
+    // made a release build of the library take 150 → 217 s, for nothing: going back to one copy
+    // took AVX2 from 10.55 to 10.53 instructions per element at γ=2, 13.15 to 12.36 at γ=1.5.
     let careful = S::LANES == 1 || s.any(s.magnitude_beyond(ax, math::NORMAL_EXP_BOUND));
     let e = if careful { math::exp(s, s.neg(ax)) } else { math::exp_normal(s, s.neg(ax)) };
     let (loss, grad) = formed(s, focus, form, args, x, y, lanes, Parts::new(s, ax, e), w);

@@ -376,9 +376,9 @@ pub(crate) fn run<'t, S: Simd, F: Focus, H: TargetForm, I: Io, R: RowTargets<'t>
     let mut small = SmallSums::new();
     let mut row = 0;
     // Rows with one class index each and no smoothing, of at most BATCH_CLASSES classes: LANES
-    // rows at a time, their statistics and target terms one row per lane; rows of at most 16
-    // classes read one row per lane, class by class, where the backend does that well enough
-    // (`Simd::ROWS_IN_LANES`), else each row in its own vectors.
+    // rows at a time, their statistics and target terms one row per lane; rows of at most
+    // TRANSPOSED_CLASSES read one row per lane, class by class, where the backend does that well
+    // enough (`Simd::ROWS_IN_LANES`), else each row in its own vectors.
     let batched = form.hard() && S::LANES > 1 && args.classes <= BATCH_CLASSES;
     let by_columns = batched && S::ROWS_IN_LANES && args.classes <= TRANSPOSED_CLASSES;
     // A row whose last pass is still to run ([`one_row`]).

@@ -58,9 +58,9 @@ impl Simd for Avx2 {
         unsafe { _mm256_maskstore_ps(s.as_mut_ptr(), first_lanes(self, n), v) }
     }
     const TRANSPOSES: bool = true;
-    /// Each row in one or two loads (its classes below 8 and from 8), then one or two 8×8
-    /// transposes in registers: 24 shuffles for 64 values, where the default moves every value
-    /// through memory on its own. Measured on Zen 3 (fused, class indices, N = 2^16, best of 12
+    /// Each row in one or two loads (its classes from `from`, eight at a time), then one or two
+    /// 8×8 transposes in registers: 24 shuffles for 64 values, where the default moves every
+    /// value through memory on its own. Measured on Zen 3 (fused, class indices, N = 2^16, best of 12
     /// interleaved runs, ns/element): C = 10 2.69 → 2.28, C = 16 2.37 → 1.73; instructions per
     /// element (callgrind) 30.0 → 22.5 and 27.1 → 17.2. Both halves are built whole and returned
     /// by value, so the compiler keeps them in registers up to the caller's buffer (filled into a
@@ -77,8 +77,9 @@ impl Simd for Avx2 {
         columns
     }
     /// [`load_columns`](Simd::load_columns) backwards: transposes, then the rows in order, each
-    /// part in a whole vector where that stays inside `rows` (what it writes past its row, the
-    /// next rows then overwrite), else a masked store: `vmaskmovps` stores are slow on Zen 3,
+    /// part in a whole vector where that stays inside `rows` (what it writes past its part goes
+    /// to the columns below `from` of the next row, which the next row's part, or the call from
+    /// column 0, then overwrites), else a masked store: `vmaskmovps` stores are slow on Zen 3,
     /// where masked stores for every row part took C = 10 from 2.23 to 2.55 ns/element (best of
     /// 10 interleaved runs).
     #[inline(always)]
