@@ -357,7 +357,12 @@ const BATCH_CLASSES: usize = 4096;
 
 /// The most classes of the rows that [`transposed_rows`] batches, in one or two groups of
 /// sixteen (an instance for each: as one, with its columns in an array of 32, C = 10 took 17.42
-/// → 20.07 instructions per element on AVX2).
+/// → 20.07 instructions per element on AVX2). One row per lane rather than one per vector with
+/// horizontal reductions ([`small_rows`]) measured, C = 10 fused, with the columns gathered a
+/// value at a time: portable 7.0 → 3.8 ns/element and AVX2 4.7 → 2.3, but AVX-512 1.7 → 2.1–2.4
+/// (the gathers cost about 1.1 ns/element, whether `vgatherdps` or a buffer), so it stayed one
+/// row per vector until its 16×16 transpose in registers (session 15; not yet timed on a CPU
+/// with AVX-512).
 const TRANSPOSED_CLASSES: usize = 32;
 
 /// Runs the kernel over a validated batch; returns the sum of the row losses.
@@ -377,10 +382,10 @@ pub(crate) fn run<'t, S: Simd, F: Focus, H: TargetForm, I: Io, R: RowTargets<'t>
     let mut row = 0;
     // Rows with one class index each and no smoothing, of at most BATCH_CLASSES classes: LANES
     // rows at a time, their statistics and target terms one row per lane; rows of at most
-    // TRANSPOSED_CLASSES read one row per lane, class by class, where the backend does that well
-    // enough (`Simd::ROWS_IN_LANES`), else each row in its own vectors.
+    // TRANSPOSED_CLASSES read one row per lane, class by class, longer ones each in its own
+    // vectors.
     let batched = form.hard() && S::LANES > 1 && args.classes <= BATCH_CLASSES;
-    let by_columns = batched && S::ROWS_IN_LANES && args.classes <= TRANSPOSED_CLASSES;
+    let by_columns = batched && args.classes <= TRANSPOSED_CLASSES;
     // A row whose last pass is still to run ([`one_row`]).
     let mut pending = None;
     while row < args.rows {
@@ -670,13 +675,13 @@ fn second_pass<S: Simd, I: Io>(
     (s.reduce_add(below) + (n_max - 1.0), n_max, e_single)
 }
 
-/// `LANES` rows from `row0`, each of at most [`BATCH_CLASSES`] classes with a class index and no
-/// smoothing: each row's maximum, then its exponentials (in registers for a row that fits one
-/// vector, else in the gradient buffer), then the normalisers and the target terms of all the
-/// rows at once (a row per lane: the scalar chain of `one_row`'s statistics, a logarithm and
-/// several divisions, costs more than a short row's vector passes), then each row's gradient.
-/// Returns false, having written nothing, when a row is ignored, holds NaN or +∞, or is all −∞:
-/// the caller then runs those rows one by one.
+/// `LANES` rows from `row0`, each of more than [`TRANSPOSED_CLASSES`] (so more than `LANES`) and
+/// at most [`BATCH_CLASSES`] classes, with a class index and no smoothing: each row's maximum,
+/// then its exponentials (in the gradient buffer), then the normalisers and the target terms of
+/// all the rows at once (a row per lane: the scalar chain of `one_row`'s statistics, a logarithm
+/// and several divisions, costs more than a short row's vector passes), then each row's
+/// gradient. Returns false, having written nothing, when a row is ignored, holds NaN or +∞, or
+/// is all −∞: the caller then runs those rows one by one.
 #[allow(clippy::needless_range_loop, reason = "the second pass reads and writes arrays at row k")]
 #[inline(always)]
 fn small_rows<'t, S: Simd, F: Focus, I: Io>(
@@ -688,9 +693,8 @@ fn small_rows<'t, S: Simd, F: Focus, I: Io>(
     row_losses: &mut [Wide; 16],
 ) -> bool {
     let c = args.classes;
-    let single = c <= S::LANES;
     let (mut max, mut x_t, mut w, mut t) = ([0.0f32; 16], [0.0f32; 16], [0.0f32; 16], [0usize; 16]);
-    let (mut others, mut unique, mut e_single) = ([0.0f32; 16], [0.0f32; 16], [s.splat(0.0); 16]);
+    let (mut others, mut unique) = ([0.0f32; 16], [0.0f32; 16]);
     let mut classes = [0.0f32; 16];
     if !args.targets.classes_of(row0, &mut classes[..S::LANES]) {
         return false;
@@ -699,25 +703,18 @@ fn small_rows<'t, S: Simd, F: Focus, I: Io>(
         // Exact: at most BATCH_CLASSES classes.
         let class = classes[k] as usize;
         let base = (row0 + k) * c;
-        let (m, bad, x_single) = first_pass(s, io, base, c);
+        let (m, bad, _) = first_pass(s, io, base, c);
         if bad || m == f32::NEG_INFINITY {
             return false;
         }
         (max[k], x_t[k], w[k], t[k]) = (m, io.x(base + class), args.weights.of(class), class);
-        if single {
-            // Nothing is written before the gradient: the second pass can follow at once.
-            let (o, n_max, e) = second_pass(s, io, base, c, m, x_single, true);
-            (others[k], unique[k], e_single[k]) = (o, (n_max == 1.0) as u8 as f32, e);
-        }
     }
-    if !single {
-        // Every row's first pass came before anything is written (in place, the gradient
-        // buffer holds the logits that a row sent back would need).
-        for k in 0..S::LANES {
-            let (base, none) = ((row0 + k) * c, s.splat(f32::NEG_INFINITY));
-            let (o, n_max, _) = second_pass(s, io, base, c, max[k], none, I::GRAD);
-            (others[k], unique[k]) = (o, (n_max == 1.0) as u8 as f32);
-        }
+    // Every row's first pass came before anything is written (in place, the gradient buffer
+    // holds the logits that a row sent back would need).
+    let none = s.splat(f32::NEG_INFINITY);
+    for k in 0..S::LANES {
+        let (o, n_max, _) = second_pass(s, io, (row0 + k) * c, c, max[k], none, I::GRAD);
+        (others[k], unique[k]) = (o, (n_max == 1.0) as u8 as f32);
     }
     let st = stats(s, s.load(&max), s.load(&others), s.load(&unique), focus.needs_ln());
     let (factor, target_grad) = batch_rows(s, focus, s.load(&x_t), &st, s.load(&w), args.divisor, row_losses);
@@ -726,8 +723,9 @@ fn small_rows<'t, S: Simd, F: Focus, I: Io>(
         s.store(factor, &mut f);
         s.store(target_grad, &mut g_t);
         for k in 0..S::LANES {
-            let (base, e, target, target_grad) = ((row0 + k) * c, e_single[k], t[k], g_t[k]);
-            scale_row(s, io, c, Scale { base, factor: f[k], e, target, target_grad });
+            let (base, target, target_grad) = ((row0 + k) * c, t[k], g_t[k]);
+            // The rows span more than one vector: their exponentials are in the buffer.
+            scale_row(s, io, c, Scale { base, factor: f[k], e: none, target, target_grad });
         }
     }
     true

@@ -33,15 +33,6 @@ pub(crate) trait Simd: Copy {
     type Array: Copy + Default + AsRef<[f32]> + AsMut<[f32]>;
     /// Lanes per vector.
     const LANES: usize;
-    /// Whether a batch of short softmax rows (at most 32 classes) runs one row per lane, its
-    /// classes read into vectors column by column ([`load_columns`](Simd::load_columns), `true`),
-    /// rather than one row per vector with horizontal reductions. Measured before (C = 10,
-    /// fused), with the columns gathered a value at a time: per lane, portable 7.0 → 3.8
-    /// ns/element and AVX2 4.7 → 2.3; AVX-512 stays per vector (1.7 against 2.1–2.4 per lane:
-    /// its 16 lanes hold a whole row, and the gathers cost about 1.1 ns/element whether
-    /// `vgatherdps` or a buffer; a 16×16 transpose in registers, as AVX2's 8×8 ones, is not
-    /// written yet).
-    const ROWS_IN_LANES: bool = true;
 
     fn splat(self, x: f32) -> Self::V;
     /// The first `LANES` values of `s` (`s.len() >= LANES`).
@@ -319,6 +310,115 @@ pub(crate) fn columns_to_memory<S: Simd>(
         s.store(v, &mut buf);
         for (k, &b) in buf.iter().enumerate().take(S::LANES) {
             rows[k * c + from + j] = b;
+        }
+    }
+}
+
+/// The `n` values of a row part at `rows[at..]` in the first lanes, the others unspecified: a
+/// whole vector where it stays inside `rows`, else a masked load (the backends that transpose
+/// in registers have them).
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+#[inline(always)]
+pub(crate) fn row_part<S: Simd>(s: S, rows: &[f32], at: usize, n: usize) -> S::V {
+    if at + S::LANES <= rows.len() {
+        s.load(&rows[at..])
+    } else {
+        s.load_partial(&rows[at..], n.min(S::LANES), 0.0)
+    }
+}
+
+/// Writes the first `n` lanes of `v` to `rows[at..]`: a whole vector where it stays inside
+/// `rows` (writing past the part), else a masked store.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+#[inline(always)]
+pub(crate) fn set_row_part<S: Simd>(s: S, rows: &mut [f32], at: usize, n: usize, v: S::V) {
+    if at + S::LANES <= rows.len() {
+        s.store(v, &mut rows[at..]);
+    } else {
+        s.store_partial(v, &mut rows[at..], n.min(S::LANES));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::vec;
+    use std::vec::Vec;
+
+    use super::*;
+    use crate::simd::pair::Pair;
+
+    /// The lanes of `v`.
+    fn lanes<S: Simd>(s: S, v: S::V) -> Vec<f32> {
+        let mut buf = [0.0; 64];
+        s.store(v, &mut buf);
+        buf[..S::LANES].to_vec()
+    }
+
+    /// [`Simd::load_columns`] and [`Simd::store_columns`] against the value-at-a-time forms, for
+    /// rows of 1 to 32 classes in groups of sixteen columns, at an odd offset, with the batch at
+    /// the end of its buffer or values after it: the columns read, the rows written back (the
+    /// group of column 0 last, as the kernel writes them), and nothing written outside the batch.
+    fn check_columns<S: Simd>(s: S, name: &str) {
+        // Under Miri, the transposes in registers alone: the others are the forms compared with
+        // here, and `tests/backend.rs` runs them.
+        if cfg!(miri) && !S::TRANSPOSES {
+            return;
+        }
+        for c in 1..=32 {
+            let n = S::LANES * c;
+            let froms: Vec<usize> = (0..c).step_by(16).collect();
+            for after in [0, 16] {
+                let source: Vec<f32> = (0..1 + n + after).map(|i| i as f32 + 0.5).collect();
+                let rows = &source[1..];
+                for &from in &froms {
+                    let (got, want) = (s.load_columns(rows, c, from), columns_from_memory(s, rows, c, from));
+                    for j in 0..(c - from).min(16) {
+                        assert_eq!(
+                            lanes(s, got[j]),
+                            lanes(s, want[j]),
+                            "{name}: c = {c}, column {from} + {j}"
+                        );
+                    }
+                }
+                let mut out = vec![-1.0; 1 + n + after];
+                for &from in froms.iter().rev() {
+                    let columns = columns_from_memory(s, rows, c, from);
+                    s.store_columns(&columns, c, from, &mut out[1..]);
+                }
+                assert_eq!(out[0], -1.0, "{name}: c = {c}, before the batch");
+                assert_eq!(&out[1..1 + n], &rows[..n], "{name}: c = {c}, the rows");
+                assert!(out[1 + n..].iter().all(|&v| v == -1.0), "{name}: c = {c}, after the batch");
+            }
+        }
+    }
+
+    #[test]
+    fn columns_on_every_backend() {
+        // A run that forces target features names the backend they must give (`cargo xtask
+        // miri`, for AVX-512), so that it cannot pass by skipping it.
+        if let Ok(expected) = std::env::var("FOCAL_LOSS_EXPECT_BACKEND") {
+            assert_eq!(crate::Backend::detect().name(), expected);
+        }
+        check_columns(scalar::Scalar, "scalar");
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
+        {
+            check_columns(portable::Portable, "portable");
+            check_columns(Pair(portable::Portable), "portable ×2");
+        }
+        #[cfg(target_arch = "x86_64")]
+        {
+            if let Some(s) = x86_64::avx2::Avx2::new() {
+                check_columns(s, "avx2");
+                check_columns(Pair(s), "avx2 ×2");
+            }
+            if let Some(s) = x86_64::avx512::Avx512::new() {
+                check_columns(s, "avx512");
+            }
+        }
+        #[cfg(target_arch = "aarch64")]
+        if let Some(s) = aarch64::neon::Neon::new() {
+            check_columns(s, "neon");
         }
     }
 }

@@ -59,7 +59,6 @@ impl<S: Simd> Simd for Pair<S> {
     type Acc = (S::Acc, S::Acc);
     type Array = PairArray<S>;
     const LANES: usize = 2 * S::LANES;
-    const ROWS_IN_LANES: bool = S::ROWS_IN_LANES;
 
     #[inline(always)]
     fn splat(self, x: f32) -> Self::V {

@@ -2,7 +2,7 @@
 
 use core::arch::x86_64::*;
 
-use crate::simd::Simd;
+use crate::simd::{row_part, set_row_part, Simd};
 use crate::sum::Wide;
 
 /// The AVX2+FMA backend; a value exists only where the CPU runs AVX2 and FMA.
@@ -353,27 +353,5 @@ fn transpose8(_: Avx2, v: &mut [__m256; 8]) {
         v[5] = _mm256_permute2f128_ps::<0x31>(u1, u5);
         v[6] = _mm256_permute2f128_ps::<0x31>(u2, u6);
         v[7] = _mm256_permute2f128_ps::<0x31>(u3, u7);
-    }
-}
-
-/// The `n` values of a row part at `rows[at..]` in the first lanes, the others unspecified: a
-/// whole vector where it stays inside `rows`, else a masked load.
-#[inline(always)]
-fn row_part(s: Avx2, rows: &[f32], at: usize, n: usize) -> __m256 {
-    if at + 8 <= rows.len() {
-        s.load(&rows[at..])
-    } else {
-        s.load_partial(&rows[at..], n.min(8), 0.0)
-    }
-}
-
-/// Writes the first `n` lanes of `v` to `rows[at..]`: a whole vector where it stays inside
-/// `rows` (writing past the part), else a masked store.
-#[inline(always)]
-fn set_row_part(s: Avx2, rows: &mut [f32], at: usize, n: usize, v: __m256) {
-    if at + 8 <= rows.len() {
-        s.store(v, &mut rows[at..]);
-    } else {
-        s.store_partial(v, &mut rows[at..], n.min(8));
     }
 }
