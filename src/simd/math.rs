@@ -196,7 +196,6 @@ mod tests {
     use std::vec::Vec;
 
     use super::*;
-    use crate::simd::pair::Pair;
     use crate::simd::scalar::Scalar;
 
     /// Applies `f` lane-wise to `xs` with backend `s`, full vectors only.
@@ -290,6 +289,7 @@ mod tests {
         check_backend(crate::simd::portable::Portable, "portable");
         #[cfg(target_arch = "x86_64")]
         {
+            use crate::simd::pair::Pair;
             if let Some(s) = crate::simd::x86_64::avx2::Avx2::new() {
                 check_backend(s, "avx2");
                 // Pairs test their halves' range together (`Simd::scale_by_pow2_floor`).

@@ -6,7 +6,14 @@ use std::path::Path;
 
 use crate::Result;
 
-const AARCH64: &str = "aarch64-unknown-linux-gnu";
+pub const AARCH64: &str = "aarch64-unknown-linux-gnu";
+
+/// How cargo links and runs aarch64 binaries on an x86_64 host.
+pub const AARCH64_ENV: [(&str, &str); 2] = [
+    ("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER", "aarch64-linux-gnu-gcc"),
+    // -L: the aarch64 loader and libc of libc6-dev-arm64-cross.
+    ("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER", "qemu-aarch64 -L /usr/aarch64-linux-gnu"),
+];
 
 /// `cargo xtask test-aarch64`: `cargo test --workspace` for aarch64-unknown-linux-gnu, linked by
 /// Debian's cross gcc and run by QEMU user mode. The linker and runner come from environment
@@ -21,14 +28,7 @@ pub fn test_aarch64() -> Result {
         }
     }
     // The xtask's own tests check host tooling (it runs on the host): not built for aarch64.
-    crate::cargo(
-        &["test", "--workspace", "--exclude", "xtask", "--target", AARCH64],
-        &[
-            ("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER", "aarch64-linux-gnu-gcc"),
-            // -L: the aarch64 loader and libc of libc6-dev-arm64-cross.
-            ("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER", "qemu-aarch64 -L /usr/aarch64-linux-gnu"),
-        ],
-    )
+    crate::cargo(&["test", "--workspace", "--exclude", "xtask", "--target", AARCH64], &AARCH64_ENV)
 }
 
 fn on_path(tool: &str) -> bool {

@@ -68,9 +68,10 @@ fn main() -> ExitCode {
                  firmware  build the Cortex-M4F demo and run it on QEMU's mps2-an386 board\n  \
                  fuzz [--seconds N] [--seed S]  every cargo-fuzz target for N seconds (default 20; seed S,\n         \
                  default fixed, 0 random), then the census of what the corpora reach (nightly, cargo-fuzz)\n  \
-                 icount [backend…]  instructions per element of the fused kernels under callgrind (a\n         \
-                 figure that does not drift; default backends avx2 and portable; valgrind)\n  \
-                 miri   the reduced test set under Miri on the scalar and portable backends (nightly)\n  \
+                 icount [backend…]  instructions per element of the fused kernels under callgrind, neon\n         \
+                 under qemu-aarch64 (a figure that does not drift; default backends avx2 and portable)\n  \
+                 miri   the reduced test set under Miri on the scalar and portable backends, then the\n         \
+                 AVX2 and AVX-512 transposes with their features forced (nightly)\n  \
                  size   flash of each entry point on thumbv7em-none-eabihf, against its budget\n  \
                  test-aarch64  the test suite on aarch64 under qemu-aarch64 (the NEON backend)\n  \
                  test-x86-levels  the test suite under qemu-x86_64 -cpu Haswell (avx2) and Nehalem (portable)\n  \

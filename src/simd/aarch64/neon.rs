@@ -2,7 +2,7 @@
 
 use core::arch::aarch64::*;
 
-use crate::simd::Simd;
+use crate::simd::{row_part, set_row_part, Simd};
 use crate::sum::Wide;
 
 /// The NEON backend; a value exists only where the CPU runs NEON (every aarch64 Linux CPU).
@@ -26,6 +26,44 @@ impl Simd for Neon {
     type Acc = [float64x2_t; 2];
     type Array = [f32; 4];
     const LANES: usize = 4;
+    const TRANSPOSES: bool = true;
+    /// Four columns at a time: each row's four values in one load (through a buffer where a
+    /// whole vector would leave `rows`), then a 4×4 transpose in registers (8 shuffles), where
+    /// the default moves every value through memory on its own.
+    #[inline(always)]
+    fn load_columns(self, rows: &[f32], c: usize, from: usize) -> [float32x4_t; 16] {
+        let rows = &rows[..4 * c];
+        let mut columns = [self.splat(0.0); 16];
+        for (q, quad) in columns.chunks_exact_mut(4).enumerate() {
+            let at = from + 4 * q;
+            if at >= c {
+                break;
+            }
+            let mut block = [self.splat(0.0); 4];
+            for (k, v) in block.iter_mut().enumerate() {
+                *v = row_part(self, rows, k * c + at, c - at);
+            }
+            quad.copy_from_slice(&transpose4(self, block));
+        }
+        columns
+    }
+    /// [`load_columns`](Simd::load_columns) backwards, the last four columns first: a row
+    /// part's whole vector may run over the next row's first four columns, which the first
+    /// four columns of this call, written last (or the call from column 0), then overwrite.
+    #[inline(always)]
+    fn store_columns(self, columns: &[float32x4_t; 16], c: usize, from: usize, rows: &mut [f32]) {
+        let rows = &mut rows[..4 * c];
+        for (q, quad) in columns.chunks_exact(4).enumerate().rev() {
+            let at = from + 4 * q;
+            if at >= c {
+                continue;
+            }
+            let block = transpose4(self, [quad[0], quad[1], quad[2], quad[3]]);
+            for (k, &v) in block.iter().enumerate() {
+                set_row_part(self, rows, k * c + at, c - at, v);
+            }
+        }
+    }
 
     #[inline(always)]
     fn splat(self, x: f32) -> float32x4_t {
@@ -40,6 +78,39 @@ impl Simd for Neon {
     fn store(self, v: float32x4_t, s: &mut [f32]) {
         let s = &mut s[..4];
         unsafe { vst1q_f32(s.as_mut_ptr(), v) }
+    }
+    /// The first lanes a half and a lane at a time (the default copies them to a buffer with
+    /// `memcpy`).
+    #[inline(always)]
+    fn load_partial(self, s: &[f32], n: usize, pad: f32) -> float32x4_t {
+        let s = &s[..n];
+        unsafe {
+            let padded = vdupq_n_f32(pad);
+            match n {
+                0 => padded,
+                1 => vld1q_lane_f32::<0>(s.as_ptr(), padded),
+                2 => vcombine_f32(vld1_f32(s.as_ptr()), vget_high_f32(padded)),
+                _ => vld1q_lane_f32::<2>(
+                    s[2..].as_ptr(),
+                    vcombine_f32(vld1_f32(s.as_ptr()), vget_high_f32(padded)),
+                ),
+            }
+        }
+    }
+    #[inline(always)]
+    fn store_partial(self, v: float32x4_t, s: &mut [f32], n: usize) {
+        let s = &mut s[..n];
+        unsafe {
+            match n {
+                0 => {}
+                1 => vst1q_lane_f32::<0>(s.as_mut_ptr(), v),
+                2 => vst1_f32(s.as_mut_ptr(), vget_low_f32(v)),
+                _ => {
+                    vst1_f32(s.as_mut_ptr(), vget_low_f32(v));
+                    vst1q_lane_f32::<2>(s[2..].as_mut_ptr(), v);
+                }
+            }
+        }
     }
     #[inline(always)]
     fn add(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
@@ -174,5 +245,23 @@ impl Simd for Neon {
     #[inline(always)]
     fn acc_total(self, acc: [float64x2_t; 2]) -> Wide {
         unsafe { vaddvq_f64(vaddq_f64(acc[0], acc[1])) }
+    }
+}
+
+/// Transposes a 4×4 block: lane `j` of `v[k]` goes to lane `k` of the result's `[j]`. Pairs of
+/// rows interleave their lanes (`trn1`, `trn2`), then pairs of pairs their 64-bit halves: 8
+/// shuffles.
+#[inline(always)]
+fn transpose4(_: Neon, v: [float32x4_t; 4]) -> [float32x4_t; 4] {
+    // SAFETY: the token exists, so the CPU runs NEON.
+    unsafe {
+        let (t0, t1) = (vtrn1q_f32(v[0], v[1]), vtrn2q_f32(v[0], v[1]));
+        let (t2, t3) = (vtrn1q_f32(v[2], v[3]), vtrn2q_f32(v[2], v[3]));
+        let halves = |a: float32x4_t, b: float32x4_t| {
+            let (a, b) = (vreinterpretq_f64_f32(a), vreinterpretq_f64_f32(b));
+            (vreinterpretq_f32_f64(vtrn1q_f64(a, b)), vreinterpretq_f32_f64(vtrn2q_f64(a, b)))
+        };
+        let ((c0, c2), (c1, c3)) = (halves(t0, t2), halves(t1, t3));
+        [c0, c1, c2, c3]
     }
 }
