@@ -315,8 +315,8 @@ pub(crate) fn columns_to_memory<S: Simd>(
 }
 
 /// The `n` values of a row part at `rows[at..]` in the first lanes, the others unspecified: a
-/// whole vector where it stays inside `rows`, else a masked load (the backends that transpose
-/// in registers have them).
+/// whole vector where it stays inside `rows`, else [`Simd::load_partial`] (AVX2's masked load,
+/// NEON's half and lane loads).
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 #[inline(always)]
 pub(crate) fn row_part<S: Simd>(s: S, rows: &[f32], at: usize, n: usize) -> S::V {
@@ -328,7 +328,7 @@ pub(crate) fn row_part<S: Simd>(s: S, rows: &[f32], at: usize, n: usize) -> S::V
 }
 
 /// Writes the first `n` lanes of `v` to `rows[at..]`: a whole vector where it stays inside
-/// `rows` (writing past the part), else a masked store.
+/// `rows` (writing past the part), else [`Simd::store_partial`].
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 #[inline(always)]
 pub(crate) fn set_row_part<S: Simd>(s: S, rows: &mut [f32], at: usize, n: usize, v: S::V) {

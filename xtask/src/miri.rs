@@ -78,20 +78,20 @@ pub fn run() -> Result {
          {:.0} s, build included",
         started.elapsed().as_secs_f64()
     );
-    transposes()
+    transposes(&miriflags)
 }
 
 /// The transposes of the AVX2 and AVX-512 backends (`Simd::load_columns`, `store_columns`) under
 /// Miri, their features forced at compile time: the shuffles, masked loads and stores they are
 /// made of are among the few AVX-512 intrinsics Miri implements, so the only run of AVX-512 code
 /// on a machine without it. (`wide` needs the x86-64-v4 set, not AVX-512F alone, to compile.)
-fn transposes() -> Result {
+fn transposes(miriflags: &str) -> Result {
     let started = Instant::now();
     nightly(
         &["miri", "test", "--package", "focal-loss", "--lib", "--", "simd::tests::columns_on_every_backend"],
         &[
             ("RUSTFLAGS", "-C target-feature=+avx512f,+avx512bw,+avx512dq,+avx512vl,+avx2,+fma"),
-            ("MIRIFLAGS", "-Zmiri-env-forward=FOCAL_LOSS_EXPECT_BACKEND"),
+            ("MIRIFLAGS", miriflags.trim_start()),
             ("FOCAL_LOSS_EXPECT_BACKEND", "avx512"),
             // Its own directory: other flags than the main run's.
             ("CARGO_TARGET_DIR", &root().join("target/miri-avx512").to_string_lossy()),

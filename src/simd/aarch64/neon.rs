@@ -83,32 +83,35 @@ impl Simd for Neon {
     /// `memcpy`).
     #[inline(always)]
     fn load_partial(self, s: &[f32], n: usize, pad: f32) -> float32x4_t {
+        debug_assert!(n < 4, "a partial load has fewer than four lanes");
         let s = &s[..n];
         unsafe {
             let padded = vdupq_n_f32(pad);
-            match n {
-                0 => padded,
-                1 => vld1q_lane_f32::<0>(s.as_ptr(), padded),
-                2 => vcombine_f32(vld1_f32(s.as_ptr()), vget_high_f32(padded)),
-                _ => vld1q_lane_f32::<2>(
-                    s[2..].as_ptr(),
-                    vcombine_f32(vld1_f32(s.as_ptr()), vget_high_f32(padded)),
-                ),
+            if n < 2 {
+                return if n == 1 { vld1q_lane_f32::<0>(s.as_ptr(), padded) } else { padded };
+            }
+            let halves = vcombine_f32(vld1_f32(s.as_ptr()), vget_high_f32(padded));
+            if n == 2 {
+                halves
+            } else {
+                vld1q_lane_f32::<2>(s[2..].as_ptr(), halves)
             }
         }
     }
     #[inline(always)]
     fn store_partial(self, v: float32x4_t, s: &mut [f32], n: usize) {
+        debug_assert!(n < 4, "a partial store has fewer than four lanes");
         let s = &mut s[..n];
         unsafe {
-            match n {
-                0 => {}
-                1 => vst1q_lane_f32::<0>(s.as_mut_ptr(), v),
-                2 => vst1_f32(s.as_mut_ptr(), vget_low_f32(v)),
-                _ => {
-                    vst1_f32(s.as_mut_ptr(), vget_low_f32(v));
-                    vst1q_lane_f32::<2>(s[2..].as_mut_ptr(), v);
+            if n < 2 {
+                if n == 1 {
+                    vst1q_lane_f32::<0>(s.as_mut_ptr(), v);
                 }
+                return;
+            }
+            vst1_f32(s.as_mut_ptr(), vget_low_f32(v));
+            if n > 2 {
+                vst1q_lane_f32::<2>(s[2..].as_mut_ptr(), v);
             }
         }
     }

@@ -2,7 +2,7 @@
 
 use core::arch::x86_64::*;
 
-use crate::simd::{math, row_part, set_row_part, Simd};
+use crate::simd::{math, Simd};
 use crate::sum::Wide;
 
 /// The AVX-512 backend; a value exists only where the CPU runs AVX-512F (and AVX2+FMA).
@@ -56,30 +56,34 @@ impl Simd for Avx512 {
         unsafe { _mm512_mask_storeu_ps(s.as_mut_ptr(), k, v) }
     }
     const TRANSPOSES: bool = true;
-    /// Each row's part in one load (a masked one where a whole vector would leave `rows`), then
-    /// a 16×16 transpose in registers: 64 shuffles for 256 values, where the default moves every
+    /// Each row's part in one masked load (its `c − from` values, sixteen at most: the mask is
+    /// the same for every row, and AVX-512's masked loads cost what whole ones do), then a
+    /// 16×16 transpose in registers: 64 shuffles for 256 values, where the default moves every
     /// value through memory on its own (that, or `vgatherdps`, cost about 1.1 ns/element on
     /// Zen 4, C = 10, and kept AVX-512 at one row per vector until this).
     #[inline(always)]
     fn load_columns(self, rows: &[f32], c: usize, from: usize) -> [__m512; 16] {
-        let rows = &rows[..16 * c];
+        let (rows, n) = (&rows[..16 * c], (c - from).min(16));
+        let k = ((1u32 << n) - 1) as __mmask16;
         let mut block = [self.splat(0.0); 16];
-        for (k, v) in block.iter_mut().enumerate() {
-            *v = row_part(self, rows, k * c + from, c - from);
+        for (r, v) in block.iter_mut().enumerate() {
+            let part = &rows[r * c + from..][..n];
+            *v = unsafe { _mm512_maskz_loadu_ps(k, part.as_ptr()) };
         }
         transpose16(self, &mut block);
         block
     }
-    /// [`load_columns`](Simd::load_columns) backwards: transposes, then the rows in order, each
-    /// part in a whole vector where that stays inside `rows` (what it writes past its part, the
-    /// next row's part, or the call from column 0, then overwrites), else a masked store.
+    /// [`load_columns`](Simd::load_columns) backwards: transposes, then each row's part in one
+    /// masked store (so nothing outside the parts is written).
     #[inline(always)]
     fn store_columns(self, columns: &[__m512; 16], c: usize, from: usize, rows: &mut [f32]) {
-        let rows = &mut rows[..16 * c];
+        let (rows, n) = (&mut rows[..16 * c], (c - from).min(16));
+        let k = ((1u32 << n) - 1) as __mmask16;
         let mut block = *columns;
         transpose16(self, &mut block);
-        for (k, &v) in block.iter().enumerate() {
-            set_row_part(self, rows, k * c + from, c - from, v);
+        for (r, &v) in block.iter().enumerate() {
+            let part = &mut rows[r * c + from..][..n];
+            unsafe { _mm512_mask_storeu_ps(part.as_mut_ptr(), k, v) }
         }
     }
     /// One masked add (on Zen 4, an add pipe rather than a blend on the FMA pipes).
