@@ -46,13 +46,13 @@ impl Simd for Avx512 {
     #[inline(always)]
     fn load_partial(self, s: &[f32], n: usize, pad: f32) -> __m512 {
         let s = &s[..n];
-        let k = ((1u32 << n) - 1) as __mmask16;
+        let k = first_lanes(n);
         unsafe { _mm512_mask_loadu_ps(_mm512_set1_ps(pad), k, s.as_ptr()) }
     }
     #[inline(always)]
     fn store_partial(self, v: __m512, s: &mut [f32], n: usize) {
         let s = &mut s[..n];
-        let k = ((1u32 << n) - 1) as __mmask16;
+        let k = first_lanes(n);
         unsafe { _mm512_mask_storeu_ps(s.as_mut_ptr(), k, v) }
     }
     const TRANSPOSES: bool = true;
@@ -64,7 +64,7 @@ impl Simd for Avx512 {
     #[inline(always)]
     fn load_columns(self, rows: &[f32], c: usize, from: usize) -> [__m512; 16] {
         let (rows, n) = (&rows[..16 * c], (c - from).min(16));
-        let k = ((1u32 << n) - 1) as __mmask16;
+        let k = first_lanes(n);
         let mut block = [self.splat(0.0); 16];
         for (r, v) in block.iter_mut().enumerate() {
             let part = &rows[r * c + from..][..n];
@@ -78,7 +78,7 @@ impl Simd for Avx512 {
     #[inline(always)]
     fn store_columns(self, columns: &[__m512; 16], c: usize, from: usize, rows: &mut [f32]) {
         let (rows, n) = (&mut rows[..16 * c], (c - from).min(16));
-        let k = ((1u32 << n) - 1) as __mmask16;
+        let k = first_lanes(n);
         let mut block = *columns;
         transpose16(self, &mut block);
         for (r, &v) in block.iter().enumerate() {
@@ -239,6 +239,12 @@ impl Simd for Avx512 {
     fn acc_total(self, acc: [__m512d; 2]) -> Wide {
         unsafe { _mm512_reduce_add_pd(_mm512_add_pd(acc[0], acc[1])) }
     }
+}
+
+/// The mask of the first `n` lanes (`n ≤ 16`).
+#[inline(always)]
+fn first_lanes(n: usize) -> __mmask16 {
+    ((1u32 << n) - 1) as __mmask16
 }
 
 /// Transposes a 16×16 block: lane `j` of `v[k]` goes to lane `k` of `v[j]`. Within each 128-bit
