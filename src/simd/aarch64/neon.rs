@@ -2,7 +2,7 @@
 
 use core::arch::aarch64::*;
 
-use crate::simd::{row_part, set_row_part, Simd};
+use crate::simd::{row_parts, set_row_parts, Simd};
 use crate::sum::Wide;
 
 /// The NEON backend; a value exists only where the CPU runs NEON (every aarch64 Linux CPU).
@@ -27,9 +27,9 @@ impl Simd for Neon {
     type Array = [f32; 4];
     const LANES: usize = 4;
     const TRANSPOSES: bool = true;
-    /// Four columns at a time: each row's four values in one load (through a buffer where a
-    /// whole vector would leave `rows`), then a 4×4 transpose in registers (8 shuffles), where
-    /// the default moves every value through memory on its own.
+    /// Four columns at a time: each row's four values in one load ([`row_parts`]), then a 4×4
+    /// transpose in registers (8 shuffles), where the default moves every value through memory
+    /// on its own.
     #[inline(always)]
     fn load_columns(self, rows: &[f32], c: usize, from: usize) -> [float32x4_t; 16] {
         let rows = &rows[..4 * c];
@@ -39,11 +39,7 @@ impl Simd for Neon {
             if at >= c {
                 break;
             }
-            let mut block = [self.splat(0.0); 4];
-            for (k, v) in block.iter_mut().enumerate() {
-                *v = row_part(self, rows, k * c + at, c - at);
-            }
-            quad.copy_from_slice(&transpose4(self, block));
+            quad.copy_from_slice(&transpose4(self, row_parts(self, rows, c, at)));
         }
         columns
     }
@@ -58,10 +54,7 @@ impl Simd for Neon {
             if at >= c {
                 continue;
             }
-            let block = transpose4(self, [quad[0], quad[1], quad[2], quad[3]]);
-            for (k, &v) in block.iter().enumerate() {
-                set_row_part(self, rows, k * c + at, c - at, v);
-            }
+            set_row_parts(self, rows, c, at, &transpose4(self, [quad[0], quad[1], quad[2], quad[3]]));
         }
     }
 

@@ -2,7 +2,7 @@
 
 use core::arch::x86_64::*;
 
-use crate::simd::{row_part, set_row_part, Simd};
+use crate::simd::{row_parts, set_row_parts, Simd};
 use crate::sum::Wide;
 
 /// The AVX2+FMA backend; a value exists only where the CPU runs AVX2 and FMA.
@@ -76,23 +76,18 @@ impl Simd for Avx2 {
         columns[8..].copy_from_slice(&high);
         columns
     }
-    /// [`load_columns`](Simd::load_columns) backwards: transposes, then the rows in order, each
-    /// part in a whole vector where that stays inside `rows` (what it writes past its part goes
-    /// to the columns below `from` of the next row, which the next row's part, or the call from
-    /// column 0, then overwrites), else a masked store: `vmaskmovps` stores are slow on Zen 3,
-    /// where masked stores for every row part took C = 10 from 2.23 to 2.55 ns/element (best of
-    /// 10 interleaved runs).
+    /// [`load_columns`](Simd::load_columns) backwards: transposes, then the rows' parts through
+    /// [`set_row_parts`], those from `from + 8` first: a part's whole vector may run over the
+    /// next row's first columns, which that row's part, the parts from `from` (written last) or
+    /// the call from column 0 then overwrite. Masked stores only where a whole vector would leave
+    /// `rows`: `vmaskmovps` stores are slow on Zen 3, where masked stores for every row part took
+    /// C = 10 from 2.23 to 2.55 ns/element (best of 10 interleaved runs).
     #[inline(always)]
     fn store_columns(self, columns: &[__m256; 16], c: usize, from: usize, rows: &mut [f32]) {
-        let rows = &mut rows[..8 * c];
-        let low = transposed(self, &columns[..8]);
-        let high = if c > from + 8 { transposed(self, &columns[8..]) } else { low };
-        for k in 0..8 {
-            set_row_part(self, rows, k * c + from, c - from, low[k]);
-            if c > from + 8 {
-                set_row_part(self, rows, k * c + from + 8, c - from - 8, high[k]);
-            }
+        if c > from + 8 {
+            set_row_parts(self, rows, c, from + 8, &transposed(self, &columns[8..]));
         }
+        set_row_parts(self, rows, c, from, &transposed(self, &columns[..8]));
     }
     const TABLE_EXP: bool = true;
     /// Two `vpermps` (each reads the low three bits of the index) and a blend on bit 3.
@@ -303,13 +298,10 @@ fn transposed(s: Avx2, v: &[__m256]) -> [__m256; 8] {
 }
 
 /// Columns `at..at + 8` of the eight rows of `c` values in `rows`: each row's part in one load
-/// ([`row_part`]), then a transpose.
+/// ([`row_parts`]), then a transpose.
 #[inline(always)]
 fn columns_of_part(s: Avx2, rows: &[f32], c: usize, at: usize) -> [__m256; 8] {
-    let mut block = [s.splat(0.0); 8];
-    for (k, v) in block.iter_mut().enumerate() {
-        *v = row_part(s, rows, k * c + at, c - at);
-    }
+    let mut block = row_parts(s, rows, c, at);
     transpose8(s, &mut block);
     block
 }
