@@ -549,15 +549,25 @@ fn transposed_rows<'t, S: Simd, F: Focus, I: Io, const GROUPS: usize>(
     for (g, group) in groups.iter_mut().enumerate().skip(1) {
         *group = io.load_x_columns(s, base, c, 16 * g);
     }
-    let x = groups.as_flattened_mut();
+    let x = &mut groups.as_flattened_mut()[..c];
     let (mut max, mut x_t, mut vw) = (s.splat(f32::NEG_INFINITY), zero, zero);
     let mut finite = s.lt(max, inf);
-    for (j, xj) in x.iter().enumerate().take(c) {
+    // The class weights as one slice, so that the loop tests neither their kind nor their
+    // bounds (C = 10 on AVX2: 15.11 → 14.60 instructions per element).
+    let mut uniform = [0.0; TRANSPOSED_CLASSES];
+    let weights = match args.weights {
+        Weights::PerClass(w) => &w[..c],
+        Weights::Uniform(w) => {
+            uniform[..c].fill(w);
+            &uniform[..c]
+        }
+    };
+    for (j, (xj, &w)) in x.iter().zip(weights).enumerate() {
         finite = s.mask_and(finite, s.lt(*xj, inf));
         max = s.max(max, *xj);
         let target = s.eq(vt, s.splat(j as f32));
         x_t = s.select(target, *xj, x_t);
-        vw = s.select(target, s.splat(args.weights.of(j)), vw);
+        vw = s.select(target, s.splat(w), vw);
     }
     if s.any(s.mask_not(s.mask_and(finite, s.lt(s.splat(f32::NEG_INFINITY), max)))) {
         return false;
@@ -565,7 +575,7 @@ fn transposed_rows<'t, S: Simd, F: Focus, I: Io, const GROUPS: usize>(
     // The exponentials (kept in place of the logits), the count of classes at the maximum and
     // the sum of the others.
     let (mut n_max, mut others) = (zero, zero);
-    for xj in x.iter_mut().take(c) {
+    for xj in x.iter_mut() {
         let is_max = s.eq(*xj, max);
         *xj = math::exp(s, s.sub(*xj, max));
         n_max = s.add_where(is_max, n_max, one);
@@ -577,8 +587,12 @@ fn transposed_rows<'t, S: Simd, F: Focus, I: Io, const GROUPS: usize>(
     let (factor, target_grad) = batch_rows(s, focus, x_t, &st, vw, args.divisor, row_losses);
     if I::GRAD {
         // The gradient over the exponentials.
-        for (j, e) in x.iter_mut().enumerate().take(c) {
-            *e = s.select(s.eq(vt, s.splat(j as f32)), target_grad, s.mul(*e, factor));
+        // The class as a vector counted up, where converting and splatting it took three
+        // instructions (not in the first loop: there it cost a spill, C = 10 1.48 → 1.57 ns).
+        let mut vj = zero;
+        for e in x.iter_mut() {
+            *e = s.select(s.eq(vt, vj), target_grad, s.mul(*e, factor));
+            vj = s.add(vj, one);
         }
         // The group of class 0 last: a group's stores may write over the first classes of the
         // next rows ([`Simd::store_columns`]).
