@@ -315,18 +315,18 @@ pub(crate) fn columns_to_memory<S: Simd>(
 }
 
 /// The parts from column `at` of the `K` rows of `c` values in `rows` (`K·c` values): part `k`
-/// holds `rows[k·c + at..]` in its first `c − at` lanes, the others unspecified. Each is a whole
-/// vector where that stays inside `rows` (running over the next row's columns), else
+/// holds `rows[k·c + at..]` in its first `min(c − at, LANES)` lanes, the others unspecified. Each
+/// is a whole vector where that stays inside `rows` (running over the next rows' columns), else
 /// [`Simd::load_partial`] (AVX2's masked load, NEON's half and lane loads). Where the parts of
 /// all rows but the last stay inside (`at + LANES ≤ 2·c`, as for every part of rows of at least
 /// `LANES` classes), those load without a test each: one comparison per call rather than one per
 /// row. With [`set_row_parts`], on AVX2 (fused, Zen 3; callgrind, and q25 of 12 interleaved
 /// runs): C = 10 17.60 → 15.43 instructions per element and 1.51 → 1.48 ns/element, C = 20
-/// 15.77 → 13.36 and 1.27 → 1.17, C = 3 33.41 → 29.93 and 3.27 → 3.10.
+/// 15.77 → 13.36 and 1.27 → 1.17 (and C = 3, all through the tests, 33.41 → 29.93 and 3.27 →
+/// 3.10: AVX2's stores no longer test per row whether the row has a second part).
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 #[inline(always)]
 pub(crate) fn row_parts<S: Simd, const K: usize>(s: S, rows: &[f32], c: usize, at: usize) -> [S::V; K] {
-    const { assert!(K >= 2, "two rows or more") };
     let rows = &rows[..K * c];
     let mut parts = [s.splat(0.0); K];
     if inside_but_last::<S, K>(rows.len(), c, at) {
@@ -344,10 +344,10 @@ pub(crate) fn row_parts<S: Simd, const K: usize>(s: S, rows: &[f32], c: usize, a
     parts
 }
 
-/// [`row_parts`] backwards: writes the first `c − at` lanes of part `k` to `rows[k·c + at..]`,
-/// the rows in order. A whole vector where that stays inside `rows`, writing past the part over
-/// the next row's columns (which that row's part, or a later call from a lower column, then
-/// overwrites), else [`Simd::store_partial`].
+/// [`row_parts`] backwards: writes the first `min(c − at, LANES)` lanes of part `k` to
+/// `rows[k·c + at..]`, the rows in order. A whole vector where that stays inside `rows`, writing
+/// past the part over the next rows' columns (which their parts, or a later call from a lower
+/// column, then overwrite), else [`Simd::store_partial`].
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 #[inline(always)]
 pub(crate) fn set_row_parts<S: Simd, const K: usize>(
@@ -357,7 +357,6 @@ pub(crate) fn set_row_parts<S: Simd, const K: usize>(
     at: usize,
     parts: &[S::V; K],
 ) {
-    const { assert!(K >= 2, "two rows or more") };
     let rows = &mut rows[..K * c];
     if inside_but_last::<S, K>(rows.len(), c, at) {
         for (k, &part) in parts.iter().enumerate().take(K - 1) {
@@ -374,11 +373,14 @@ pub(crate) fn set_row_parts<S: Simd, const K: usize>(
 }
 
 /// Whether the whole vectors from column `at` of the first `K − 1` rows of `c` values lie in
-/// `len` values: row `K − 2`'s, the last of them, ends at `(K − 2)·c + at + LANES`.
+/// `len` values: row `K − 2`'s, the last of them, ends at `(K − 2)·c + at + LANES` (checked, so
+/// that no `c` or `at` can wrap it into range).
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 #[inline(always)]
 fn inside_but_last<S: Simd, const K: usize>(len: usize, c: usize, at: usize) -> bool {
-    (K - 2) * c + at + S::LANES <= len
+    const { assert!(K >= 2, "two rows or more") };
+    let end = (K - 2).checked_mul(c).and_then(|v| v.checked_add(at)).and_then(|v| v.checked_add(S::LANES));
+    end.is_some_and(|end| end <= len)
 }
 
 /// The `n` values of a row part at `rows[at..]` in the first lanes, the others unspecified: a

@@ -44,7 +44,7 @@ impl Simd for Neon {
         columns
     }
     /// [`load_columns`](Simd::load_columns) backwards, the last four columns first: a row
-    /// part's whole vector may run over the next row's first four columns, which the first
+    /// part's whole vector may run over the next row's first three columns, which the first
     /// four columns of this call, written last (or the call from column 0), then overwrite.
     #[inline(always)]
     fn store_columns(self, columns: &[float32x4_t; 16], c: usize, from: usize, rows: &mut [f32]) {
