@@ -151,9 +151,13 @@ impl Simd for Portable {
     }
     #[inline(always)]
     fn acc_add_product(self, acc: [f64x4; 2], a: f32x8, b: f32x8) -> [f64x4; 2] {
+        // Each product spelt out: `array::map` is not always inlined (a call per group of the
+        // sigmoid's blocks took binary γ=2 from 30.92 to 34.33 instructions per element).
         let (a, b) = (a.to_array(), b.to_array());
-        let wide = |k: usize| f64x4::from([0, 1, 2, 3].map(|j| a[4 * k + j] as f64 * b[4 * k + j] as f64));
-        [acc[0] + wide(0), acc[1] + wide(1)]
+        let product = |j: usize| a[j] as f64 * b[j] as f64;
+        let lo = f64x4::from([product(0), product(1), product(2), product(3)]);
+        let hi = f64x4::from([product(4), product(5), product(6), product(7)]);
+        [acc[0] + lo, acc[1] + hi]
     }
     #[inline(always)]
     #[allow(clippy::unnecessary_cast, reason = "Wide is f32 on targets without float64 hardware")]
