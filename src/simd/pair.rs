@@ -117,13 +117,20 @@ impl<S: Simd> Simd for Pair<S> {
         if !S::TRANSPOSES {
             return super::columns_to_memory(self, columns, c, from, rows);
         }
-        let (mut low, mut high) = ([self.0.splat(0.0); 16], [self.0.splat(0.0); 16]);
-        for j in 0..16 {
-            (low[j], high[j]) = columns[j];
-        }
+        // One half at a time, through one buffer: with both halves' buffers filled first, the
+        // compiler moved more of their vectors from stack slot to stack slot (C = 10 on AVX2: 75
+        // → 50 moves a batch in the stores, 14.62 → 14.42 instructions per element; C = 3
+        // 29.37 → 28.78).
         let (first, second) = rows[..2 * S::LANES * c].split_at_mut(S::LANES * c);
-        self.0.store_columns(&low, c, from, first);
-        self.0.store_columns(&high, c, from, second);
+        let mut half = [self.0.splat(0.0); 16];
+        for j in 0..16 {
+            half[j] = columns[j].0;
+        }
+        self.0.store_columns(&half, c, from, first);
+        for j in 0..16 {
+            half[j] = columns[j].1;
+        }
+        self.0.store_columns(&half, c, from, second);
     }
 
     #[inline(always)]
