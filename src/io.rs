@@ -16,7 +16,9 @@ pub(crate) trait Io {
     where
         Self: 's;
     /// The elements in `range`, as buffers of their own: a kernel that works inside a span
-    /// whose length the compiler knows needs no bounds check per load or store.
+    /// whose length the compiler knows needs no bounds check per load or store, and a loop that
+    /// writes through a span keeps its buffers' addresses in registers (through `self`, the
+    /// compiler reloads them after every store, which might have changed them for all it knows).
     fn span(&mut self, range: Range<usize>) -> Self::Span<'_>;
     /// The logit at `i`.
     fn x(&self, i: usize) -> f32;
