@@ -424,9 +424,8 @@ pub(crate) fn run<'t, S: Simd, F: Focus, H: TargetForm, I: Io, R: RowTargets<'t>
         }
     }
     if let Some(previous) = pending {
-        // Vector backends only (`one_row`): through a span of the row.
-        let mut span = io.span(previous.base..previous.base + args.classes);
-        scale_row(s, &mut span, args.classes, Scale { base: 0, ..previous });
+        // Vector backends only (`one_row`).
+        scale_row_spanned(s, io, args.classes, previous);
     }
     small.total(total.total())
 }
@@ -747,11 +746,8 @@ fn small_rows<'t, S: Simd, F: Focus, I: Io>(
         s.store(target_grad, &mut g_t);
         for k in 0..S::LANES {
             let (base, target, target_grad) = ((row0 + k) * c, t[k], g_t[k]);
-            // The rows span more than one vector: their exponentials are in the buffer. Through
-            // a span of the row, as in `second_pass` (here, not in `scale_row`, which the scalar
-            // backend also runs: see `one_row`).
-            let mut row = io.span(base..base + c);
-            scale_row(s, &mut row, c, Scale { base: 0, factor: f[k], e: none, target, target_grad });
+            // The rows span more than one vector: their exponentials are in the buffer.
+            scale_row_spanned(s, io, c, Scale { base, factor: f[k], e: none, target, target_grad });
         }
     }
     true
@@ -816,6 +812,16 @@ fn scale_row<S: Simd, I: Io>(s: S, io: &mut I, classes: usize, row: Scale<S::V>)
     io.set_grad(row.base + row.target, row.target_grad);
 }
 
+/// [`scale_row`] through a span of the row, as `second_pass` writes (rows one by one, C = 5000
+/// on AVX2: 7.66 → 7.17 instructions per element; C = 50 000 7.82 → 7.07 with `second_pass`'
+/// span). For vector backends only: on one lane, the span cost the Cortex-M4F's softmax entry 8
+/// bytes of stack, over its budget (520 of 512).
+#[inline(always)]
+fn scale_row_spanned<S: Simd, I: Io>(s: S, io: &mut I, classes: usize, row: Scale<S::V>) {
+    let mut span = io.span(row.base..row.base + classes);
+    scale_row(s, &mut span, classes, Scale { base: 0, ..row });
+}
+
 /// One row starting at `base`: writes its gradient and returns its loss. With vectors, the last
 /// pass of a row with one class index and no smoothing is left `pending` until the next such
 /// row has run its first passes (the caller runs the last one): its factor comes at the end of
@@ -873,13 +879,8 @@ fn one_row<'t, S: Simd, F: Focus, H: TargetForm, I: Io>(
             };
             let ready = if S::LANES > 1 { pending.replace(scale) } else { Some(scale) };
             if let Some(row) = ready {
-                // Through a span of the row, as in `small_rows` (C = 5000 on AVX2: 7.66 → 7.17
-                // instructions per element; C = 50 000 7.82 → 7.07 with `second_pass`' span);
-                // not on one lane, where it cost the Cortex-M4F's softmax entry 8 bytes of
-                // stack, over its budget (520 of 512).
                 if S::LANES > 1 {
-                    let mut span = io.span(row.base..row.base + classes);
-                    scale_row(s, &mut span, classes, Scale { base: 0, ..row });
+                    scale_row_spanned(s, io, classes, row);
                 } else {
                     scale_row(s, io, classes, row);
                 }
